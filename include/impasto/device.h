@@ -1,0 +1,30 @@
+#pragma once
+// Devices and machine facts. The library never picks a device: callers pass one (the CLI
+// resolves `--device auto` with cuda_available()).
+#include <cstdint>
+#include <string>
+
+namespace impasto {
+
+enum class DeviceKind { Cpu, Cuda };
+
+struct Device {
+    DeviceKind kind = DeviceKind::Cpu;
+    int index = 0;
+    std::string str() const { return kind == DeviceKind::Cpu ? "cpu" : "cuda:" + std::to_string(index); }
+};
+
+bool cuda_available();
+// True where bf16 matrix work is native: AVX512_BF16 or AMX (read from /proc/cpuinfo).
+bool cpu_has_native_bf16();
+// MemAvailable from /proc/meminfo, or free device memory for CUDA.
+std::int64_t available_memory_bytes(const Device& device);
+// Peak resident set size of this process (VmHWM), in bytes.
+std::int64_t peak_rss_bytes();
+void set_num_threads(int threads);
+int num_threads();
+std::string torch_version();
+// The BLAS shared library this process loaded (decides Gram-matrix speed on Debian).
+std::string blas_library();
+
+} // namespace impasto

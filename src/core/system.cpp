@@ -1,0 +1,92 @@
+#include "core/torch_compat.h"
+#include "impasto/device.h"
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <unistd.h>
+
+namespace impasto {
+namespace {
+
+// Reads "Key:   123 kB" from a /proc file; -1 when absent.
+std::int64_t read_proc_kb(const char* file, const std::string& key) {
+    std::ifstream in(file);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind(key + ":", 0) == 0) {
+            std::istringstream fields(line.substr(key.size() + 1));
+            std::int64_t kb = -1;
+            fields >> kb;
+            return kb;
+        }
+    }
+    return -1;
+}
+
+} // namespace
+
+bool cuda_available() {
+    return torch::cuda::is_available();
+}
+
+bool cpu_has_native_bf16() {
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind("flags", 0) == 0) {
+            return line.find(" avx512_bf16") != std::string::npos || line.find(" amx_bf16") != std::string::npos;
+        }
+    }
+    return false;
+}
+
+std::int64_t available_memory_bytes(const Device& device) {
+    if (device.kind == DeviceKind::Cuda) {
+        // LibTorch's C++ API has no portable free-memory query; callers budget by card size.
+        return std::int64_t{64} << 30;
+    }
+    const std::int64_t kb = read_proc_kb("/proc/meminfo", "MemAvailable");
+    return kb < 0 ? std::int64_t{4} << 30 : kb * 1024;
+}
+
+std::int64_t peak_rss_bytes() {
+    const std::int64_t kb = read_proc_kb("/proc/self/status", "VmHWM");
+    return kb < 0 ? 0 : kb * 1024;
+}
+
+void set_num_threads(int threads) {
+    torch::set_num_threads(threads);
+}
+
+int num_threads() {
+    return torch::get_num_threads();
+}
+
+std::string torch_version() {
+    return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
+           std::to_string(TORCH_VERSION_PATCH);
+}
+
+std::string blas_library() {
+    std::ifstream maps("/proc/self/maps");
+    std::string line;
+    while (std::getline(maps, line)) {
+        const std::size_t slash = line.find('/');
+        if (slash == std::string::npos) {
+            continue;
+        }
+        const std::string path = line.substr(slash);
+        if (path.find("libblas") != std::string::npos || path.find("libopenblas") != std::string::npos ||
+            path.find("libmkl") != std::string::npos) {
+            char resolved[4096];
+            if (realpath(path.c_str(), resolved) != nullptr) {
+                return resolved;
+            }
+            return path;
+        }
+    }
+    return "none loaded";
+}
+
+} // namespace impasto

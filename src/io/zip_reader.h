@@ -1,0 +1,39 @@
+#pragma once
+// Reads single members of a zip archive (a Python wheel) through its central directory.
+// Stored and deflated members are supported, each checked against its CRC-32. No zip64.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace impasto::io {
+
+class ZipArchive {
+  public:
+    // Reads the whole archive into memory; throws WeightsError when it is not a readable zip.
+    explicit ZipArchive(const std::filesystem::path& path);
+    ZipArchive(std::string bytes, std::string origin);
+
+    std::vector<std::string> member_names() const;
+    bool contains(const std::string& name) const;
+    // The uncompressed member; throws WeightsError when absent, corrupt or its CRC does not match.
+    std::string read(const std::string& name) const;
+
+  private:
+    struct Entry {
+        std::string name;
+        int method = 0;
+        std::uint32_t crc32 = 0;
+        std::uint64_t compressed_size = 0;
+        std::uint64_t uncompressed_size = 0;
+        std::uint64_t local_header_offset = 0;
+    };
+    void parse_central_directory();
+    const Entry& find_entry(const std::string& name) const;
+
+    std::string bytes_;
+    std::string origin_;
+    std::vector<Entry> entries_;
+};
+
+} // namespace impasto::io
