@@ -225,6 +225,8 @@ void run_stylize(const StylizeArgs& args, const Bound& bound, CliState& state) {
         options.size = std::min(std::max(content.width, content.height), fits);
     }
     options.validate();
+    // Refuse a size that cannot fit before the weights are loaded.
+    check_memory_fits(options, content.width, content.height, available_memory_bytes(device));
 
     const auto model = load_model(state, args.weights, device);
     RunRecord record;

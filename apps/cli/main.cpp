@@ -2,6 +2,7 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "impasto/error.h"
+#include "impasto/version.h"
 #include "impasto/weights.h"
 
 #include <cstdio>

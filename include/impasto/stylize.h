@@ -73,5 +73,9 @@ StylizeResult stylize(const FeatureModel& model, const Image& content, const std
 // `budget_bytes` for the content's aspect ratio.
 std::int64_t estimate_peak_memory(const StylizeOptions& options, int width, int height);
 int largest_size_that_fits(const StylizeOptions& options, double aspect, std::int64_t budget_bytes);
+// Throws ResourceError, naming a --size that would fit, unless every step of the schedule fits in
+// `available_bytes` for content of this size. stylize() calls it before the first step.
+void check_memory_fits(const StylizeOptions& options, int content_width, int content_height,
+                       std::int64_t available_bytes);
 
 } // namespace impasto

@@ -1,9 +1,11 @@
 // Peak-memory model for a run, so that a size that cannot fit is refused before it starts.
+#include "impasto/error.h"
 #include "impasto/layers.h"
 #include "impasto/stylize.h"
 
 #include <algorithm>
 #include <cmath>
+#include <fmt/format.h>
 
 namespace impasto {
 namespace {
@@ -50,6 +52,24 @@ int largest_size_that_fits(const StylizeOptions& options, double aspect, std::in
         }
     }
     return low;
+}
+
+void check_memory_fits(const StylizeOptions& options, int content_width, int content_height,
+                       std::int64_t available_bytes) {
+    const double aspect = static_cast<double>(content_width) / content_height;
+    for (const ScaleStep& step : options.schedule()) {
+        // The same sides as resize_long_side() gives the content at this step.
+        const double scale = static_cast<double>(step.long_side) / std::max(content_width, content_height);
+        const int width = std::max(1, static_cast<int>(std::lround(content_width * scale)));
+        const int height = std::max(1, static_cast<int>(std::lround(content_height * scale)));
+        const std::int64_t needed = estimate_peak_memory(options, width, height);
+        if (needed > available_bytes) {
+            const int fits = largest_size_that_fits(options, aspect, available_bytes);
+            throw ResourceError(fmt::format("{}x{} needs about {:.1f} GB but {:.1f} GB is available; --size {} would "
+                                            "fit (or use --size auto)",
+                                            width, height, needed / 1e9, available_bytes / 1e9, fits));
+        }
+    }
 }
 
 } // namespace impasto

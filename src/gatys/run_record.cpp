@@ -1,5 +1,7 @@
 #include "impasto/run_record.h"
 
+#include "impasto/version.h"
+
 #include <nlohmann/json.hpp>
 #include <torch/version.h>
 

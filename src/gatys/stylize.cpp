@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <fmt/format.h>
+#include <limits>
 
 namespace impasto {
 
@@ -138,11 +139,24 @@ void report(RunState& state, const LossValues& losses, const torch::Tensor& x) {
 void optimize_scale(RunState& state, const gatys::GatysObjective& objective, torch::Tensor& x, int iterations) {
     const StylizeOptions& options = state.options;
     x.requires_grad_(true);
+    const int first = state.event.iteration;
+    // libtorch's strong-Wolfe line search ignores max_eval, so it can ask for evaluations past the
+    // budget; those are refused and the run keeps the best image it evaluated.
+    struct BudgetSpent {};
+    torch::Tensor best;
+    double best_loss = std::numeric_limits<double>::infinity();
     auto evaluate = [&]() {
+        if (state.event.iteration - first >= iterations) {
+            throw BudgetSpent{};
+        }
         detail::clear_grad(x);
         LossValues losses;
         torch::Tensor loss = objective.evaluate(x, losses);
         loss.backward();
+        if (options.lbfgs_line_search && losses.total < best_loss) {
+            best_loss = losses.total;
+            best = x.detach().clone();
+        }
         report(state, losses, x);
         return loss;
     };
@@ -161,13 +175,20 @@ void optimize_scale(RunState& state, const gatys::GatysObjective& objective, tor
         lbfgs_options.line_search_fn("strong_wolfe");
     }
     torch::optim::LBFGS lbfgs({x}, lbfgs_options);
-    const int first = state.event.iteration;
     while (state.event.iteration - first < iterations) {
         const int remaining = iterations - (state.event.iteration - first);
         auto& group_options = static_cast<torch::optim::LBFGSOptions&>(lbfgs.param_groups().front().options());
         group_options.max_iter(std::min(remaining, 50)).max_eval(remaining);
         const int before = state.event.iteration;
-        lbfgs.step([&] { return evaluate(); });
+        try {
+            lbfgs.step([&] { return evaluate(); });
+        } catch (const BudgetSpent&) {
+            torch::NoGradGuard no_grad;
+            if (best.defined()) {
+                x.copy_(best); // the line search left x at an unevaluated trial point
+            }
+            break;
+        }
         if (state.event.iteration == before) {
             break; // converged: L-BFGS made no evaluation
         }
@@ -196,11 +217,13 @@ StylizeResult stylize(const FeatureModel& model, const Image& content, const std
     StylizeResult result;
     RunState state{options, on_progress, Clock::now(), result, {}};
     const std::vector<ScaleStep> schedule = options.schedule();
-    const double aspect = static_cast<double>(content.width) / content.height;
     for (const ScaleStep& step : schedule) {
         state.event.total_iterations += step.iterations;
     }
     state.event.scale_count = static_cast<int>(schedule.size());
+    // Every step is checked before the first runs: a run must not spend its coarse steps and then
+    // fail at the final size.
+    check_memory_fits(options, content.width, content.height, available_memory_bytes(model.device()));
     if (on_progress && !on_progress(state.event)) {
         result.cancelled = true;
         return result;
@@ -216,14 +239,6 @@ StylizeResult stylize(const FeatureModel& model, const Image& content, const std
         const Image scaled_content = resize_long_side(inputs.content, schedule[s].long_side);
         const int width = scaled_content.width;
         const int height = scaled_content.height;
-        const std::int64_t needed = estimate_peak_memory(options, width, height);
-        const std::int64_t available = available_memory_bytes(model.device());
-        if (needed > available) {
-            const int fits = largest_size_that_fits(options, aspect, available);
-            throw ResourceError(fmt::format("{}x{} needs about {:.1f} GB but {:.1f} GB is available; --size {} would "
-                                            "fit (or use --size auto)",
-                                            width, height, needed / 1e9, available / 1e9, fits));
-        }
         const torch::Tensor content_tensor = detail::image_to_tensor(scaled_content, device);
         std::vector<torch::Tensor> style_tensors;
         const int style_side = std::max(16, static_cast<int>(std::lround(schedule[s].long_side * options.style_scale)));
