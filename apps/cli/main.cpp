@@ -1,4 +1,5 @@
 // The impasto command-line program: subcommands live in cmd_<name>.cpp.
+#include "blas_core.h"
 #include "cli_common.h"
 #include "commands.h"
 #include "impasto/error.h"
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.fallthrough();
 
+    impasto::cli::reexec_with_better_blas_core(argc, argv);
     impasto::cli::remember_command_line(argc, argv);
     impasto::cli::CliState state;
     state.weights_dir = impasto::default_weights_dir();

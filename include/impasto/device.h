@@ -26,5 +26,7 @@ int num_threads();
 std::string torch_version();
 // The BLAS shared library this process loaded (decides Gram-matrix speed on Debian).
 std::string blas_library();
+// The kernel family OpenBLAS picked for this CPU ("SkylakeX", "Prescott", ...), or "" for other BLAS.
+std::string blas_core();
 
 } // namespace impasto

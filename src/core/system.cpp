@@ -1,6 +1,7 @@
 #include "core/torch_compat.h"
 #include "impasto/device.h"
 
+#include <dlfcn.h>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -87,6 +88,12 @@ std::string blas_library() {
         }
     }
     return "none loaded";
+}
+
+std::string blas_core() {
+    using CoreNameFn = char* (*)();
+    auto* core_name = reinterpret_cast<CoreNameFn>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+    return core_name != nullptr ? std::string(core_name()) : std::string();
 }
 
 } // namespace impasto

@@ -77,7 +77,8 @@ std::string run_record_json(const RunRecord& record) {
                         std::to_string(TORCH_VERSION_PATCH)},
           {"device", record.device.str()},
           {"threads", record.threads},
-          {"blas", blas_library()}}},
+          {"blas", blas_library()},
+          {"blas_core", blas_core()}}},
         {"total_seconds", record.total_seconds},
         {"peak_memory_bytes", record.peak_memory_bytes},
     };
