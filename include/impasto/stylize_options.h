@@ -35,7 +35,7 @@ struct StylizeOptions {
     double style_weight = 30;                // beta of eq. 4
     double tv_weight = 1e-4;                 // total-variation term, on top of eq. 4
     LossScaling loss_scaling = LossScaling::Normalized;
-    Pooling pooling = Pooling::Average;
+    Pooling pooling = Pooling::Max;
 
     OptimizerKind optimizer = OptimizerKind::Lbfgs;
     int lbfgs_history = 50;
@@ -48,10 +48,10 @@ struct StylizeOptions {
     std::uint64_t seed = 0;
     double noise_stddev = 0.25; // white noise around mid-grey, in [0,1] image units
 
-    int size = 512;                                        // long side of the output
-    int iterations = 100;                                  // at the final scale (the last schedule step)
-    std::vector<ScaleStep> scales{{256, 200}, {512, 100}}; // coarse to fine; empty = single scale
-    double style_scale = 1.0;                              // style image long side = style_scale * content long side
+    int size = 512;                                       // long side of the output
+    int iterations = 50;                                  // at the final scale (the last schedule step)
+    std::vector<ScaleStep> scales{{256, 150}, {512, 50}}; // coarse to fine; empty = single scale
+    double style_scale = 1.0;                             // style image long side = style_scale * content long side
 
     ColorControl color = ColorControl::None;
     Precision precision = Precision::Fp32; // the CLI resolves "auto"

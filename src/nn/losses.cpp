@@ -12,8 +12,9 @@ torch::Tensor at_least_fp32(const torch::Tensor& t) {
 
 torch::Tensor gram_matrix(const torch::Tensor& features) {
     const std::int64_t channels = features.size(1);
-    const torch::Tensor flat = at_least_fp32(features).reshape({channels, -1});
-    return torch::mm(flat, flat.t());
+    // Positions x channels: a view, not a copy, for the channels-last features the network makes.
+    const torch::Tensor flat = at_least_fp32(features).permute({0, 2, 3, 1}).reshape({-1, channels});
+    return torch::mm(flat.t(), flat);
 }
 
 torch::Tensor content_loss(const torch::Tensor& features, const torch::Tensor& target) {

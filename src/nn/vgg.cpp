@@ -15,7 +15,8 @@ torch::Device to_torch(const Device& device) {
 
 torch::Tensor normalize_input(const FeatureModel::Impl& model, const torch::Tensor& rgb) {
     const torch::Tensor ordered = model.bgr ? rgb.flip({1}) : rgb;
-    return ordered * model.input_scale + model.input_shift;
+    // oneDNN's convolutions run 1.2x (fp32) to 2.5x (bf16) faster on NHWC memory than on NCHW.
+    return (ordered * model.input_scale + model.input_shift).contiguous(at::MemoryFormat::ChannelsLast);
 }
 
 FeatureMap extract_features(const FeatureModel::Impl& model, const torch::Tensor& rgb,
@@ -87,8 +88,10 @@ std::shared_ptr<const FeatureModel> FeatureModel::create(const LoadedWeights& we
         }
         const std::vector<float> w = weight_it->second.to_float();
         const std::vector<float> b = bias_it->second.to_float();
-        impl->conv_weights.push_back(
-            torch::from_blob(const_cast<float*>(w.data()), {out_channels, in_channels, 3, 3}).clone().to(target));
+        // Channels-last copies (owning their memory): oneDNN's fast path, see normalize_input().
+        impl->conv_weights.push_back(torch::from_blob(const_cast<float*>(w.data()), {out_channels, in_channels, 3, 3})
+                                         .to(target)
+                                         .contiguous(at::MemoryFormat::ChannelsLast));
         impl->conv_biases.push_back(torch::from_blob(const_cast<float*>(b.data()), {out_channels}).clone().to(target));
         in_channels = out_channels;
     }
