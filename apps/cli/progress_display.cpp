@@ -1,5 +1,6 @@
 #include "progress_display.h"
 
+#include <cmath>
 #include <cstdio>
 #include <fmt/format.h>
 #include <string>
@@ -15,7 +16,7 @@ std::string format_duration(double seconds) {
     if (seconds < 0 || seconds > 1e7) {
         return "?";
     }
-    const int total = static_cast<int>(seconds + 0.5);
+    const int total = static_cast<int>(std::lround(seconds));
     if (total >= 3600) {
         return fmt::format("{}h{:02}m", total / 3600, (total / 60) % 60);
     }

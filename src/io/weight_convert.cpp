@@ -73,7 +73,7 @@ std::vector<std::string> vgg_conv_layers(const std::string& architecture) {
 
 std::string validate_canonical(const TensorMap& tensors, const std::string& origin) {
     const std::string context = "checking weights from '" + origin + "'";
-    const std::string architecture = tensors.count("conv5_4.weight") ? "vgg19" : "vgg16";
+    std::string architecture = tensors.count("conv5_4.weight") ? "vgg19" : "vgg16";
     const auto layers = vgg_conv_layers(architecture);
     if (tensors.size() != 2 * layers.size()) {
         throw WeightsError(context + ": expected the " + std::to_string(2 * layers.size()) + " tensors of " +
