@@ -95,7 +95,7 @@ std::string with_defaults(const std::string& help, const std::string& default_va
     return help + " [default: " + default_value + "; paper: " + paper_value + "]";
 }
 
-StylizeOptions build_options(const StylizeArgs& args, const Bound& bound, const Image& content) {
+StylizeOptions build_options(const StylizeArgs& args, const Bound& bound) {
     StylizeOptions options = preset_options(args.preset);
     auto given = [](const CLI::Option* option) { return option->count() > 0; };
     if (given(bound.iterations)) {
@@ -172,7 +172,6 @@ StylizeOptions build_options(const StylizeArgs& args, const Bound& bound, const 
             throw ConfigError("size = " + args.size + " is out of range; allowed: 16..16384 or auto");
         }
     }
-    (void)content;
     return options;
 }
 
@@ -215,7 +214,7 @@ void run_stylize(const StylizeArgs& args, const Bound& bound, CliState& state) {
     }
 
     const Device device = resolve_device(args.device);
-    StylizeOptions options = build_options(args, bound, content);
+    StylizeOptions options = build_options(args, bound);
     options.precision = resolve_precision(args.precision, device);
     const int threads = resolve_threads(args.threads);
     set_num_threads(threads);
