@@ -34,8 +34,9 @@ Device resolve_device(const std::string& text) {
     }
     if (text.rfind("cuda", 0) == 0) {
         int index = 0;
-        if (text.size() > 5 && text[4] == ':') {
-            index = std::stoi(text.substr(5));
+        const std::string suffix = text.size() > 5 && text[4] == ':' ? text.substr(5) : "";
+        if (!suffix.empty() && suffix.find_first_not_of("0123456789") == std::string::npos && suffix.size() < 4) {
+            index = std::stoi(suffix);
         } else if (text != "cuda") {
             throw ConfigError("unknown device '" + text + "'; choose one of: auto, cpu, cuda, cuda:N");
         }

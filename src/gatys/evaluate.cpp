@@ -40,10 +40,8 @@ Evaluation evaluate(const FeatureModel& model, const Image& output, const Image&
         nn::content_loss(out_features.at("relu4_2"), content_features.at("relu4_2")).item<double>();
     for (const std::string& name : style_layers) {
         const torch::Tensor& f = out_features.at(name);
-        const torch::Tensor& s = style_features.at(name);
-        const double m = static_cast<double>(f.size(2) * f.size(3));
-        const double scale = m / static_cast<double>(s.size(2) * s.size(3));
-        const torch::Tensor target = nn::gram_matrix(s) * scale;
+        const torch::Tensor target =
+            nn::style_gram_target(style_features.at(name), static_cast<double>(f.size(2) * f.size(3)));
         evaluation.style_loss +=
             nn::style_layer_loss(nn::gram_matrix(f), target, f.size(1), f.size(2) * f.size(3)).item<double>() /
             static_cast<double>(style_layers.size());

@@ -59,15 +59,12 @@ GatysObjective::GatysObjective(const FeatureModel::Impl& model, const StylizeOpt
         const nn::FeatureMap style_features =
             nn::extract_features(model, styles[s], options.style_layers, options.pooling);
         for (std::size_t l = 0; l < options.style_layers.size(); ++l) {
-            const torch::Tensor& features = style_features.at(options.style_layers[l]);
-            // A Gram matrix grows with the number of positions M; rescale the style's to the
-            // output's M so eq. 2 compares like with like when the two sizes differ.
             const std::string& name = options.style_layers[l];
             const int stride = layer_stride(name, model.architecture);
             const double output_positions =
                 static_cast<double>(content.size(2) / stride) * static_cast<double>(content.size(3) / stride);
-            const double scale = output_positions / static_cast<double>(positions(features));
-            torch::Tensor gram = nn::gram_matrix(features) * (scale * blend[s] / blend_total);
+            const torch::Tensor gram =
+                nn::style_gram_target(style_features.at(name), output_positions) * (blend[s] / blend_total);
             style_targets_[l] = style_targets_[l].defined() ? style_targets_[l] + gram : gram;
         }
     }

@@ -3,7 +3,6 @@
 #include "impasto/version.h"
 
 #include <nlohmann/json.hpp>
-#include <torch/version.h>
 
 namespace impasto {
 namespace {
@@ -73,8 +72,7 @@ std::string run_record_json(const RunRecord& record) {
           {"normalization", normalization_name(record.weights.normalization)},
           {"source", record.weights.source}}},
         {"environment",
-         {{"torch", std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
-                        std::to_string(TORCH_VERSION_PATCH)},
+         {{"torch", torch_version()},
           {"device", record.device.str()},
           {"threads", record.threads},
           {"blas", blas_library()},

@@ -17,6 +17,11 @@ torch::Tensor gram_matrix(const torch::Tensor& features) {
     return torch::mm(flat.t(), flat);
 }
 
+torch::Tensor style_gram_target(const torch::Tensor& style_features, double output_positions) {
+    const double style_positions = static_cast<double>(style_features.size(2) * style_features.size(3));
+    return gram_matrix(style_features) * (output_positions / style_positions);
+}
+
 torch::Tensor content_loss(const torch::Tensor& features, const torch::Tensor& target) {
     return 0.5 * (at_least_fp32(features) - at_least_fp32(target)).pow(2).sum();
 }

@@ -9,6 +9,10 @@ namespace impasto::nn {
 // G = F F^T for features [1,N,H,W] viewed as F [N, M = H*W]. Unnormalised, as in eq. 2.
 torch::Tensor gram_matrix(const torch::Tensor& features);
 
+// A style Gram target on the scale of an output with `output_positions` positions: Gram matrices
+// grow with the number of positions M, so eq. 2 compares like with like only after this rescaling.
+torch::Tensor style_gram_target(const torch::Tensor& style_features, double output_positions);
+
 // Eq. 1: 1/2 sum (F - P)^2.
 torch::Tensor content_loss(const torch::Tensor& features, const torch::Tensor& target);
 

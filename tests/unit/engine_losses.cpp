@@ -92,3 +92,12 @@ TEST(Losses, GradientsMatchFiniteDifferencesInDouble) {
         EXPECT_NEAR(analytic.view({-1})[i].item<double>(), numeric, 1e-6 + 1e-4 * std::abs(numeric)) << "element " << i;
     }
 }
+
+TEST(Losses, StyleGramTargetRescalesToTheOutputsPositions) {
+    // A texture tiled 2x2 has 4x the positions and a 4x Gram; the 4x4 tile's target rescaled to
+    // 64 positions must equal it, so eq. 2 is zero for the tiled output.
+    const torch::Tensor tile = torch::rand({1, 3, 4, 4});
+    const torch::Tensor tiled = tile.repeat({1, 1, 2, 2});
+    EXPECT_TRUE(torch::allclose(nn::style_gram_target(tile, 64.0), nn::gram_matrix(tiled), 1e-4, 1e-5));
+    EXPECT_TRUE(torch::allclose(nn::style_gram_target(tile, 16.0), nn::gram_matrix(tile)));
+}
