@@ -146,8 +146,9 @@ std::vector<ScaleStep> StylizeOptions::schedule() const {
 }
 
 void StylizeOptions::validate() const {
-    check_layer_names(content_layers, "content layers");
-    check_layer_names(style_layers, "style layers");
+    // Names are checked against the model's own architecture in stylize(); here, against all.
+    check_layer_names_any(content_layers, "content layers");
+    check_layer_names_any(style_layers, "style layers");
     require(!style_layers.empty(), "style layers", "(none)", "at least one layer");
     require(style_layer_weights.empty() || style_layer_weights.size() == style_layers.size(), "style layer weights",
             std::to_string(style_layer_weights.size()) + " values",

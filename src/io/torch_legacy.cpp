@@ -35,6 +35,66 @@ bool is_contiguous(const std::vector<std::int64_t>& shape, const std::vector<std
 
 } // namespace
 
+namespace pickle {
+
+TensorMap tensors_from_dict(const Value& object, const StorageMap& storages, const std::string& context) {
+    TensorMap tensors;
+    for (const auto& [key, value] : object.entries) {
+        if (key->kind != Value::Kind::String || value->kind != Value::Kind::Tensor) {
+            throw WeightsError(context + ": the saved dict holds something other than name -> tensor");
+        }
+        const std::string tensor_context = context + ": tensor '" + key->text + "'";
+        const auto storage = storages.find(value->text);
+        if (storage == storages.end()) {
+            throw WeightsError(tensor_context + ": storage '" + value->text + "' missing from the file");
+        }
+        if (value->shape.size() != value->stride.size()) {
+            throw WeightsError(tensor_context + ": shape and stride differ in rank");
+        }
+        RawTensor tensor;
+        tensor.dtype = value->dtype;
+        tensor.shape = value->shape;
+        const std::int64_t count = tensor.numel();
+        // The last element a view reaches; strides are never negative in a saved tensor.
+        std::int64_t last = value->storage_offset;
+        for (std::size_t d = 0; d < value->shape.size(); ++d) {
+            if (value->shape[d] < 0 || value->stride[d] < 0) {
+                throw WeightsError(tensor_context + ": negative size or stride");
+            }
+            last += value->shape[d] > 0 ? (value->shape[d] - 1) * value->stride[d] : 0;
+        }
+        if (value->storage_offset < 0 || (count > 0 && static_cast<std::uint64_t>(last) >= storage->second.second)) {
+            throw WeightsError(tensor_context + ": offset and size exceed its storage");
+        }
+        const std::size_t element_size = dtype_size(tensor.dtype);
+        const std::uint8_t* base = storage->second.first + value->storage_offset * element_size;
+        if (is_contiguous(value->shape, value->stride)) {
+            tensor.bytes.assign(base, base + count * element_size);
+        } else {
+            // A view with other strides (e.g. a permuted TensorFlow kernel): gather it in row-major order.
+            tensor.bytes.resize(static_cast<std::size_t>(count) * element_size);
+            std::vector<std::int64_t> index(value->shape.size(), 0);
+            for (std::int64_t i = 0; i < count; ++i) {
+                std::int64_t offset = 0;
+                for (std::size_t d = 0; d < index.size(); ++d) {
+                    offset += index[d] * value->stride[d];
+                }
+                std::memcpy(tensor.bytes.data() + i * element_size, base + offset * element_size, element_size);
+                for (std::size_t d = index.size(); d-- > 0;) {
+                    if (++index[d] < value->shape[d]) {
+                        break;
+                    }
+                    index[d] = 0;
+                }
+            }
+        }
+        tensors.emplace(key->text, std::move(tensor));
+    }
+    return tensors;
+}
+
+} // namespace pickle
+
 bool looks_like_torch_legacy(const std::uint8_t* data, std::size_t size) {
     return size >= 14 && data[0] == 0x80 && data[1] == 0x02 && data[2] == 0x8a && data[3] == 10 &&
            std::memcmp(data + 4, kMagic, sizeof kMagic) == 0;
@@ -66,7 +126,7 @@ TensorMap parse_torch_legacy(const std::uint8_t* data, std::size_t size, const s
         }
     }
     // Storages follow in key order, each an int64 element count and its raw data.
-    std::map<std::string, std::pair<const std::uint8_t*, std::size_t>> storages;
+    pickle::StorageMap storages;
     for (const auto& key : keys->items) {
         const auto type = storage_types.find(key->text);
         const std::size_t element_size = type == storage_types.end() ? 1 : dtype_size(type->second);
@@ -81,33 +141,7 @@ TensorMap parse_torch_legacy(const std::uint8_t* data, std::size_t size, const s
         pos += 8 + count * element_size;
     }
 
-    TensorMap tensors;
-    for (const auto& [key, value] : object->entries) {
-        if (key->kind != Value::Kind::String || value->kind != Value::Kind::Tensor) {
-            throw WeightsError(context + ": the saved dict holds something other than name -> tensor");
-        }
-        const std::string tensor_context = context + ": tensor '" + key->text + "'";
-        const auto storage = storages.find(value->text);
-        if (storage == storages.end()) {
-            throw WeightsError(tensor_context + ": storage '" + value->text + "' missing from the file");
-        }
-        if (value->shape.size() != value->stride.size() || !is_contiguous(value->shape, value->stride)) {
-            throw WeightsError(tensor_context + ": non-contiguous tensors are not supported");
-        }
-        RawTensor tensor;
-        tensor.dtype = value->dtype;
-        tensor.shape = value->shape;
-        const std::int64_t count = tensor.numel();
-        if (count < 0 || value->storage_offset < 0 ||
-            static_cast<std::uint64_t>(value->storage_offset + count) > storage->second.second) {
-            throw WeightsError(tensor_context + ": offset and size exceed its storage");
-        }
-        const std::size_t element_size = dtype_size(tensor.dtype);
-        const std::uint8_t* begin = storage->second.first + value->storage_offset * element_size;
-        tensor.bytes.assign(begin, begin + count * element_size);
-        tensors.emplace(key->text, std::move(tensor));
-    }
-    return tensors;
+    return pickle::tensors_from_dict(*object, storages, context);
 }
 
 TensorMap read_torch_legacy(const std::filesystem::path& path) {

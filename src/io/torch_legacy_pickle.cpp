@@ -32,8 +32,10 @@ ValuePtr make(Value::Kind kind) {
 }
 
 ValuePtr Unpickler::persistent_load(const ValuePtr& pid) {
-    // ('storage', storage_type, key, location, numel, view_metadata)
-    if (pid->kind != Value::Kind::Tuple || pid->items.size() != 6 || pid->items[0]->text != "storage") {
+    // Legacy: ('storage', storage_type, key, location, numel, view_metadata);
+    // zip format: ('storage', storage_type, key, location, numel).
+    if (pid->kind != Value::Kind::Tuple || (pid->items.size() != 6 && pid->items.size() != 5) ||
+        pid->items[0]->text != "storage") {
         fail("unexpected persistent id (not a storage tuple)");
     }
     const auto& items = pid->items;
@@ -41,7 +43,7 @@ ValuePtr Unpickler::persistent_load(const ValuePtr& pid) {
         items[4]->kind != Value::Kind::Int) {
         fail("malformed storage persistent id");
     }
-    if (items[5]->kind != Value::Kind::None) {
+    if (items.size() == 6 && items[5]->kind != Value::Kind::None) {
         fail("storage views (view_metadata) are not supported");
     }
     auto storage = make(Value::Kind::Storage);

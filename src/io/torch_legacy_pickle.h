@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -33,6 +34,13 @@ struct Value {
 };
 
 ValuePtr make(Value::Kind kind);
+
+// A storage's bytes and its element count, by storage key.
+using StorageMap = std::map<std::string, std::pair<const std::uint8_t*, std::size_t>>;
+
+// The tensors of an unpickled dict whose values are tensors on `storages`; throws WeightsError
+// (prefixed with `context`) for other values, missing storages and non-contiguous tensors.
+TensorMap tensors_from_dict(const Value& object, const StorageMap& storages, const std::string& context);
 
 // Runs one pickle starting at `pos` up to its STOP and leaves `pos` after it.
 class Unpickler {

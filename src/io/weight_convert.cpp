@@ -2,6 +2,7 @@
 // plus the checks and the comparison that make a converted set trustworthy.
 #include "impasto/error.h"
 #include "impasto/weights.h"
+#include "io/weight_store_detail.h"
 
 #include <algorithm>
 #include <cmath>
@@ -47,7 +48,15 @@ const std::vector<int>& block_sizes(const std::string& architecture) {
 } // namespace
 
 const char* normalization_name(InputNormalization normalization) {
-    return normalization == InputNormalization::CaffeBgr255 ? "caffe-bgr-255" : "torchvision-rgb-01";
+    switch (normalization) {
+    case InputNormalization::TorchvisionRgb01:
+        return "torchvision-rgb-01";
+    case InputNormalization::TfLiteRgb127:
+        return "tf-rgb-127-128";
+    case InputNormalization::CaffeBgr255:
+        break;
+    }
+    return "caffe-bgr-255";
 }
 
 InputNormalization parse_normalization(const std::string& name) {
@@ -57,7 +66,11 @@ InputNormalization parse_normalization(const std::string& name) {
     if (name == "torchvision-rgb-01") {
         return InputNormalization::TorchvisionRgb01;
     }
-    throw ConfigError("unknown input normalization '" + name + "' (known: caffe-bgr-255, torchvision-rgb-01)");
+    if (name == "tf-rgb-127-128") {
+        return InputNormalization::TfLiteRgb127;
+    }
+    throw ConfigError("unknown input normalization '" + name +
+                      "' (known: caffe-bgr-255, torchvision-rgb-01, tf-rgb-127-128)");
 }
 
 std::vector<std::string> vgg_conv_layers(const std::string& architecture) {
@@ -73,6 +86,10 @@ std::vector<std::string> vgg_conv_layers(const std::string& architecture) {
 
 std::string validate_canonical(const TensorMap& tensors, const std::string& origin) {
     const std::string context = "checking weights from '" + origin + "'";
+    if (tensors.count("stem.weight") != 0) {
+        detail::validate_efficientnet_lite0(tensors, context);
+        return "efficientnet-lite0";
+    }
     std::string architecture = tensors.count("conv5_4.weight") ? "vgg19" : "vgg16";
     const auto layers = vgg_conv_layers(architecture);
     if (tensors.size() != 2 * layers.size()) {

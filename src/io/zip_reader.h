@@ -1,9 +1,11 @@
 #pragma once
-// Reads single members of a zip archive (a Python wheel) through its central directory.
-// Stored and deflated members are supported, each checked against its CRC-32. No zip64.
+// Reads single members of a zip archive (a Python wheel, a zip-format torch.save file) through its
+// central directory. Stored and deflated members are supported, each checked against its CRC-32.
+// No zip64. serialize_zip_stored() writes the simplest archive, for tests and export.
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace impasto::io {
@@ -35,5 +37,8 @@ class ZipArchive {
     std::string origin_;
     std::vector<Entry> entries_;
 };
+
+// An archive holding `members` (name, bytes) uncompressed, in order, with CRC-32s.
+std::string serialize_zip_stored(const std::vector<std::pair<std::string, std::string>>& members);
 
 } // namespace impasto::io

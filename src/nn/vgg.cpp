@@ -1,6 +1,7 @@
 #include "nn/vgg.h"
 
 #include "impasto/error.h"
+#include "nn/efficientnet.h"
 
 #include <algorithm>
 
@@ -22,6 +23,9 @@ torch::Tensor normalize_input(const FeatureModel::Impl& model, const torch::Tens
 FeatureMap extract_features(const FeatureModel::Impl& model, const torch::Tensor& rgb,
                             const std::vector<std::string>& layers, Pooling pooling) {
     check_layer_names(layers, "the requested features", model.architecture);
+    if (model.efficientnet) {
+        return efficientnet_features(*model.efficientnet, normalize_input(model, rgb), layers);
+    }
     int deepest = -1;
     for (const std::string& name : layers) {
         deepest = std::max(deepest, layer_index(name, model.architecture));
@@ -60,19 +64,15 @@ const WeightSetInfo& FeatureModel::info() const {
 const Device& FeatureModel::device() const {
     return impl_->device;
 }
-VggArchitecture FeatureModel::architecture() const {
+Architecture FeatureModel::architecture() const {
     return impl_->architecture;
 }
 
-std::shared_ptr<const FeatureModel> FeatureModel::create(const LoadedWeights& weights, const Device& device) {
-    auto impl = std::make_unique<Impl>();
-    impl->info = weights.info;
-    impl->device = device;
-    impl->architecture = weights.info.architecture == "vgg16" ? VggArchitecture::Vgg16 : VggArchitecture::Vgg19;
-    const torch::Device target = nn::to_torch(device);
-    torch::NoGradGuard no_grad;
+namespace {
+
+void load_vgg(FeatureModel::Impl& impl, const LoadedWeights& weights, const torch::Device& target) {
     int in_channels = 3;
-    for (const std::string& name : layer_names(impl->architecture)) {
+    for (const std::string& name : layer_names(impl.architecture)) {
         if (name.rfind("conv", 0) != 0) {
             continue;
         }
@@ -81,7 +81,7 @@ std::shared_ptr<const FeatureModel> FeatureModel::create(const LoadedWeights& we
         if (weight_it == weights.tensors.end() || bias_it == weights.tensors.end()) {
             throw WeightsError("weight set '" + weights.info.name + "' has no tensors for layer " + name);
         }
-        const int out_channels = layer_channels(name, impl->architecture);
+        const int out_channels = layer_channels(name, impl.architecture);
         const std::vector<std::int64_t> expected{out_channels, in_channels, 3, 3};
         if (weight_it->second.shape != expected || bias_it->second.numel() != out_channels) {
             throw WeightsError("weight set '" + weights.info.name + "': layer " + name + " has an unexpected shape");
@@ -89,17 +89,42 @@ std::shared_ptr<const FeatureModel> FeatureModel::create(const LoadedWeights& we
         const std::vector<float> w = weight_it->second.to_float();
         const std::vector<float> b = bias_it->second.to_float();
         // Channels-last copies (owning their memory): oneDNN's fast path, see normalize_input().
-        impl->conv_weights.push_back(torch::from_blob(const_cast<float*>(w.data()), {out_channels, in_channels, 3, 3})
-                                         .to(target)
-                                         .contiguous(at::MemoryFormat::ChannelsLast));
-        impl->conv_biases.push_back(torch::from_blob(const_cast<float*>(b.data()), {out_channels}).clone().to(target));
+        impl.conv_weights.push_back(torch::from_blob(const_cast<float*>(w.data()), {out_channels, in_channels, 3, 3})
+                                        .to(target)
+                                        .contiguous(at::MemoryFormat::ChannelsLast));
+        impl.conv_biases.push_back(torch::from_blob(const_cast<float*>(b.data()), {out_channels}).clone().to(target));
         in_channels = out_channels;
+    }
+}
+
+} // namespace
+
+std::shared_ptr<const FeatureModel> FeatureModel::create(const LoadedWeights& weights, const Device& device) {
+    auto impl = std::make_unique<Impl>();
+    impl->info = weights.info;
+    impl->device = device;
+    try {
+        impl->architecture = parse_architecture(weights.info.architecture);
+    } catch (const ConfigError& e) {
+        throw WeightsError("weight set '" + weights.info.name + "': " + e.what());
+    }
+    const torch::Device target = nn::to_torch(device);
+    torch::NoGradGuard no_grad;
+    if (impl->architecture == Architecture::EfficientNetLite0) {
+        impl->efficientnet = nn::load_efficientnet_lite0(weights, target);
+    } else {
+        load_vgg(*impl, weights, target);
     }
     if (weights.info.normalization == InputNormalization::CaffeBgr255) {
         impl->bgr = true;
         // BGR means, applied after the channel flip.
         impl->input_scale = torch::full({1, 3, 1, 1}, 255.0F);
         impl->input_shift = -torch::tensor({103.939F, 116.779F, 123.68F}).view({1, 3, 1, 1});
+    } else if (weights.info.normalization == InputNormalization::TfLiteRgb127) {
+        impl->bgr = false;
+        // (255 x - 127) / 128
+        impl->input_scale = torch::full({1, 3, 1, 1}, 255.0F / 128.0F);
+        impl->input_shift = torch::full({1, 3, 1, 1}, -127.0F / 128.0F);
     } else {
         impl->bgr = false;
         const torch::Tensor mean = torch::tensor({0.485F, 0.456F, 0.406F}).view({1, 3, 1, 1});

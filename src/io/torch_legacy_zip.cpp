@@ -1,0 +1,83 @@
+// Reader for the zip-format torch.save files (PyTorch >= 1.6): the pickle VM of the legacy reader
+// runs on <archive>/data.pkl, and each storage is a stored member <archive>/data/<key>.
+#include "impasto/error.h"
+#include "impasto/safetensors.h"
+#include "io/torch_legacy.h"
+#include "io/torch_legacy_pickle.h"
+#include "io/zip_reader.h"
+
+#include <cstring>
+#include <map>
+#include <string_view>
+
+namespace impasto::io {
+namespace {
+
+using pickle::Value;
+
+constexpr std::string_view kPickleName = "data.pkl";
+
+// Every Tensor value's storage key and dtype in the dict.
+std::map<std::string, DType> storage_types(const Value& object) {
+    std::map<std::string, DType> types;
+    for (const auto& entry : object.entries) {
+        if (entry.second->kind == Value::Kind::Tensor) {
+            types[entry.second->text] = entry.second->dtype;
+        }
+    }
+    return types;
+}
+
+} // namespace
+
+bool looks_like_zip(const std::uint8_t* data, std::size_t size) {
+    return size >= 4 && data[0] == 'P' && data[1] == 'K' && data[2] == 3 && data[3] == 4;
+}
+
+TensorMap parse_torch_zip(std::string bytes, const std::string& origin) {
+    const std::string context = "reading '" + origin + "'";
+    const ZipArchive archive(std::move(bytes), origin);
+    // The folder name inside is the file's stem (older torch) or "archive" (newer): find data.pkl.
+    std::string prefix;
+    bool found = false;
+    for (const std::string& name : archive.member_names()) {
+        const std::size_t slash = name.find('/');
+        if (slash != std::string::npos && name.compare(slash + 1, std::string::npos, kPickleName) == 0) {
+            prefix = name.substr(0, slash + 1);
+            found = true;
+            break;
+        }
+    }
+    if (!found) {
+        throw WeightsError(context + ": a zip archive but not a torch.save file (no <archive>/data.pkl)");
+    }
+    if (archive.contains(prefix + "byteorder") && archive.read(prefix + "byteorder") != "little") {
+        throw WeightsError(context + ": big-endian torch.save files are not supported");
+    }
+    const std::string pickled = archive.read(prefix + std::string(kPickleName));
+    std::size_t pos = 0;
+    const auto* data = reinterpret_cast<const std::uint8_t*>(pickled.data());
+    const pickle::ValuePtr object = pickle::Unpickler(data, pickled.size(), pos, context + " (data.pkl)").run();
+    if (object->kind != Value::Kind::Dict) {
+        throw WeightsError(context + ": the saved object is not a dict of tensors");
+    }
+    // The members must outlive the StorageMap's pointers: keep them here.
+    std::map<std::string, std::string> members;
+    pickle::StorageMap storages;
+    for (const auto& [key, dtype] : storage_types(*object)) {
+        const std::string member = prefix + "data/" + key;
+        if (!archive.contains(member)) {
+            throw WeightsError(context + ": storage '" + key + "' missing from the archive");
+        }
+        const std::string& bytes_of_storage = members[key] = archive.read(member);
+        storages[key] = {reinterpret_cast<const std::uint8_t*>(bytes_of_storage.data()),
+                         bytes_of_storage.size() / dtype_size(dtype)};
+    }
+    return pickle::tensors_from_dict(*object, storages, context);
+}
+
+TensorMap read_torch_zip(const std::filesystem::path& path) {
+    return parse_torch_zip(read_file_bytes(path), path.string());
+}
+
+} // namespace impasto::io
