@@ -149,7 +149,8 @@ void StylizeOptions::validate() const {
     // Names are checked against the model's own architecture in stylize(); here, against all.
     check_layer_names_any(content_layers, "content layers");
     check_layer_names_any(style_layers, "style layers");
-    require(!style_layers.empty(), "style layers", "(none)", "at least one layer");
+    require(!style_layers.empty() || style_weight == 0, "style layers", "(none)",
+            "at least one layer (or style weight 0)");
     require(style_layer_weights.empty() || style_layer_weights.size() == style_layers.size(), "style layer weights",
             std::to_string(style_layer_weights.size()) + " values",
             "one per style layer (" + std::to_string(style_layers.size()) + ") or none");

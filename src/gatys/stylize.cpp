@@ -67,7 +67,7 @@ PreparedInputs prepare_inputs(const Image& content, const std::vector<StyleImage
     for (double w : prepared.blend) {
         total += w;
     }
-    if (total <= 0) {
+    if (!prepared.blend.empty() && total <= 0) {
         throw ConfigError("style blend weights sum to 0; give at least one style a positive weight");
     }
     return prepared;
@@ -79,6 +79,9 @@ torch::Tensor initial_image(const StylizeOptions& options, const PreparedInputs&
     case InitKind::Content:
         return detail::image_to_tensor(resize_image(inputs.content, width, height), device);
     case InitKind::Style:
+        if (inputs.styles.empty()) {
+            throw ConfigError("init = style needs a style image");
+        }
         return detail::image_to_tensor(resize_image(inputs.styles.front(), width, height), device);
     case InitKind::File: {
         Image init;
@@ -205,8 +208,13 @@ StylizeResult stylize(const FeatureModel& model, const Image& content, const std
     if (content.empty()) {
         throw InputError("content image is empty");
     }
-    if (styles.empty()) {
-        throw ConfigError("no style image given");
+    // A content-only run (style weight 0) needs no style image; a style-only run (content weight 0
+    // or no content layers) still takes `content`: it sets the output's size and aspect ratio.
+    if (styles.empty() && options.style_weight > 0) {
+        throw ConfigError("no style image given; give one, or set the style weight to 0 for a content-only run");
+    }
+    if (!gatys::uses_content(options) && !gatys::uses_style(options, styles.size()) && options.tv_weight <= 0) {
+        throw ConfigError("nothing to optimise: the content weight, style weight and tv weight are all 0");
     }
     if (options.precision == Precision::Fp16 && model.device().kind == DeviceKind::Cpu) {
         throw ConfigError("precision fp16 needs a CUDA device; on CPU use bf16 or fp32");
@@ -234,6 +242,7 @@ StylizeResult stylize(const FeatureModel& model, const Image& content, const std
     result.stage_times.push_back({"prepare", seconds_since(stage_start)});
 
     torch::Tensor x;
+    const std::vector<Image> no_styles; // a style term with weight 0 gets no targets
     for (std::size_t s = 0; s < schedule.size() && !result.cancelled; ++s) {
         stage_start = Clock::now();
         const Image scaled_content = resize_long_side(inputs.content, schedule[s].long_side);
@@ -242,7 +251,7 @@ StylizeResult stylize(const FeatureModel& model, const Image& content, const std
         const torch::Tensor content_tensor = detail::image_to_tensor(scaled_content, device);
         std::vector<torch::Tensor> style_tensors;
         const int style_side = std::max(16, static_cast<int>(std::lround(schedule[s].long_side * options.style_scale)));
-        for (const Image& style : inputs.styles) {
+        for (const Image& style : gatys::uses_style(options, inputs.styles.size()) ? inputs.styles : no_styles) {
             style_tensors.push_back(detail::image_to_tensor(resize_long_side(style, style_side), device));
         }
         const gatys::GatysObjective objective(impl, options, content_tensor, style_tensors, inputs.blend);
