@@ -34,6 +34,10 @@ void save_image(const Image& image, const std::filesystem::path& file, int jpeg_
 // PNG bytes (8-bit RGB) of an image, for previews sent to the studio. Throws OutputError.
 std::vector<std::uint8_t> encode_png(const Image& image);
 
+// JPEG bytes (8-bit RGB, baseline) of an image at `quality` 1..100, for thumbnails inlined in reports.
+// Throws ConfigError (quality out of range, empty image) or OutputError (encoder failure).
+std::vector<std::uint8_t> encode_jpeg(const Image& image, int quality = 85);
+
 // The output extensions save_image accepts, lower case with the dot: ".png", ".jpg", ...
 const std::vector<std::string>& known_image_extensions();
 

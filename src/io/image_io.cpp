@@ -277,6 +277,14 @@ std::vector<std::uint8_t> encode_png(const Image& image) {
     return encode(image, ".png", {cv::IMWRITE_PNG_COMPRESSION, 1}, "preview.png");
 }
 
+std::vector<std::uint8_t> encode_jpeg(const Image& image, int quality) {
+    if (quality < 1 || quality > 100) {
+        throw ConfigError(fmt::format("encoding JPEG: quality {} is outside 1..100", quality));
+    }
+    check_image(image, "encoding JPEG");
+    return encode(image, ".jpg", {cv::IMWRITE_JPEG_QUALITY, quality}, "thumbnail.jpg");
+}
+
 void check_output_path(const fs::path& file, const std::vector<fs::path>& inputs) {
     const std::string name = file.string();
     const std::string ext = lower_extension(file);
