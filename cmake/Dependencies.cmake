@@ -6,6 +6,7 @@ find_package(nlohmann_json REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(ZLIB REQUIRED)
 find_package(Threads REQUIRED)
+find_package(tomlplusplus REQUIRED) # study specs
 find_package(HDF5 COMPONENTS C)
 if(IMPASTO_BUILD_TESTS)
   find_package(GTest REQUIRED)

@@ -3,6 +3,7 @@
 #include "commands.h"
 #include "impasto/atomic_file.h"
 #include "impasto/error.h"
+#include "impasto/layers.h"
 #include "impasto/run_record.h"
 #include "impasto/stylize.h"
 #include "interrupt.h"
@@ -228,6 +229,16 @@ void run_stylize(const StylizeArgs& args, const Bound& bound, CliState& state) {
     check_memory_fits(options, content.width, content.height, available_memory_bytes(device));
 
     const auto model = load_model(state, args.weights, device);
+    // The presets name VGG layers; another backbone uses its own defaults unless layers are given.
+    const Architecture architecture = model->architecture();
+    if (architecture != Architecture::Vgg19 && architecture != Architecture::Vgg16) {
+        if (bound.content_layers->count() == 0) {
+            options.content_layers = default_content_layers(architecture);
+        }
+        if (bound.style_layers->count() == 0) {
+            options.style_layers = default_style_layers(architecture);
+        }
+    }
     RunRecord record;
     record.command_line = joined_command_line();
     record.content = args.content;

@@ -17,5 +17,7 @@ void setup_stylize(CLI::App& app, CliState& state);
 void setup_weights(CLI::App& app, CliState& state);
 void setup_layers(CLI::App& app, CliState& state);
 void setup_evaluate(CLI::App& app, CliState& state);
+void setup_study(CLI::App& app, CliState& state);
+void setup_reconstruct(CLI::App& app, CliState& state);
 
 } // namespace impasto::cli

@@ -50,6 +50,8 @@ int main(int argc, char** argv) {
     impasto::cli::setup_evaluate(app, state);
     impasto::cli::setup_weights(app, state);
     impasto::cli::setup_layers(app, state);
+    impasto::cli::setup_study(app, state);
+    impasto::cli::setup_reconstruct(app, state);
 
     try {
         app.parse(argc, argv);

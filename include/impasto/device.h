@@ -21,6 +21,9 @@ bool cpu_has_native_bf16();
 std::int64_t available_memory_bytes(const Device& device);
 // Peak resident set size of this process (VmHWM), in bytes.
 std::int64_t peak_rss_bytes();
+// Start a new peak-RSS window (Linux: /proc/self/clear_refs); false where that is not possible,
+// in which case peak_rss_bytes() keeps the peak of the whole process.
+bool reset_peak_rss();
 void set_num_threads(int threads);
 int num_threads();
 std::string torch_version();

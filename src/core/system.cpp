@@ -56,6 +56,14 @@ std::int64_t peak_rss_bytes() {
     return kb < 0 ? 0 : kb * 1024;
 }
 
+bool reset_peak_rss() {
+    // Writing 5 resets VmHWM to the current RSS (Linux >= 4.0), so each study run gets its own peak.
+    std::ofstream clear_refs("/proc/self/clear_refs");
+    clear_refs << "5";
+    clear_refs.flush();
+    return static_cast<bool>(clear_refs);
+}
+
 void set_num_threads(int threads) {
     torch::set_num_threads(threads);
 }

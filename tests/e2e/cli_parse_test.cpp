@@ -48,6 +48,12 @@ TEST(CliParse, EverySubcommandHelpRendersWithUniqueOptions) {
         {"weights install", {"--wheel", "--python", "--force"}},
         {"weights import", {"--name"}},
         {"weights compare", {}},
+        {"weights normalise", {"--data", "--size"}},
+        {"weights classify", {}},
+        {"reconstruct content", {"--output", "--layers", "--size", "--iterations", "--seed", "--pooling"}},
+        {"reconstruct style", {"--output", "--size", "--iterations"}},
+        {"reconstruct features", {"--output", "--layer", "--count"}},
+        {"study", {"--output", "--device", "--precision", "--threads", "--dry-run"}},
     };
     for (const auto& [command, required] : expected) {
         SCOPED_TRACE("impasto " + command + " --help");

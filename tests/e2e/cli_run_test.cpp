@@ -1,6 +1,7 @@
 // Short real runs of `impasto stylize` with the installed VGG19 weights (skipped without them):
 // determinism, interruption, --save-every, several styles with colour control, grey and 16-bit
 // content, and --size auto. Each run is a few iterations on images of 32-128 px.
+#include "e2e_process.h"
 #include "e2e_util.h"
 
 #include <chrono>
@@ -57,42 +58,6 @@ TEST_F(CliRealRun, SameSeedGivesIdenticalBytesOtherSeedDiffers) {
     EXPECT_EQ(record["parameters"]["seed"], 5);
     EXPECT_EQ(record["iterations_done"], 10);
     EXPECT_EQ(list_dir(out_), (std::set<std::string>{"a.json", "a.png", "b.json", "b.png", "c.json", "c.png"}));
-}
-
-// Starts `impasto ARGV...` with stdout and stderr going to `log`; returns its pid.
-pid_t spawn_cli(const std::vector<std::string>& args, const fs::path& log) {
-    std::vector<std::string> argv_storage{IMPASTO_CLI_PATH};
-    argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (std::string& arg : argv_storage) {
-        argv.push_back(arg.data());
-    }
-    argv.push_back(nullptr);
-    const pid_t pid = fork();
-    if (pid == 0) {
-        const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        ::dup2(fd, STDOUT_FILENO);
-        ::dup2(fd, STDERR_FILENO);
-        ::execv(argv[0], argv.data());
-        ::_exit(127);
-    }
-    return pid;
-}
-
-// Waits up to `limit` for the process; returns its exit code (128+signal if killed), or -1 after
-// killing it on a timeout.
-int wait_for(pid_t pid, std::chrono::seconds limit) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    int status = 0;
-    while (::waitpid(pid, &status, WNOHANG) == 0) {
-        if (std::chrono::steady_clock::now() > deadline) {
-            ::kill(pid, SIGKILL);
-            ::waitpid(pid, &status, 0);
-            return -1;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 void interrupt_run(const fs::path& content, const fs::path& style, const fs::path& out_dir, const fs::path& log,

@@ -1,0 +1,164 @@
+#include "study/run_cache.h"
+
+#include "impasto/atomic_file.h"
+#include "impasto/error.h"
+#include "impasto/run_record.h"
+#include "impasto/version.h"
+#include "io/sha256.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace impasto::study {
+namespace {
+
+constexpr int kCacheFormat = 1;
+
+std::optional<nlohmann::json> read_json(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+        return std::nullopt;
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    nlohmann::json json = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+    if (json.is_discarded() || !json.is_object() || json.value("format", 0) != kCacheFormat) {
+        return std::nullopt;
+    }
+    return json;
+}
+
+} // namespace
+
+std::string run_key(const RunIdentity& identity) {
+    const nlohmann::json json{{"format", kCacheFormat},
+                              {"engine", IMPASTO_VERSION},
+                              {"content", identity.content_sha256},
+                              {"style", identity.style_sha256},
+                              {"weights", identity.weights_sha256},
+                              {"options", nlohmann::json::parse(identity.options_json)},
+                              {"device", identity.device},
+                              {"evaluation_size", identity.evaluation_size}};
+    // 20 hex digits (80 bits) keep folder names short with no realistic chance of a collision.
+    return io::sha256_hex(json.dump()).substr(0, 20);
+}
+
+std::filesystem::path run_directory(const std::filesystem::path& output_dir, const std::string& key) {
+    return output_dir / "runs" / key;
+}
+
+std::optional<StudyRunResult> load_cached_run(const std::filesystem::path& directory, const StudyRun& run) {
+    const std::optional<nlohmann::json> json = read_json(directory / "run.json");
+    const std::filesystem::path image = directory / "output.png";
+    std::error_code error;
+    if (!json || !std::filesystem::is_regular_file(image, error)) {
+        return std::nullopt;
+    }
+    try {
+        StudyRunResult result;
+        result.run = run;
+        result.key = json->at("key").get<std::string>();
+        result.image = image;
+        result.cached = true;
+        result.wall_seconds = json->at("wall_seconds").get<double>();
+        result.peak_memory_bytes = json->at("peak_memory_bytes").get<std::int64_t>();
+        result.width = json->at("width").get<int>();
+        result.height = json->at("height").get<int>();
+        result.iterations_done = json->at("iterations_done").get<int>();
+        const nlohmann::json& evaluation = json->at("evaluation");
+        result.evaluation.content_loss = evaluation.at("content_loss").get<double>();
+        result.evaluation.style_loss = evaluation.at("style_loss").get<double>();
+        result.evaluation.width = evaluation.at("width").get<int>();
+        result.evaluation.height = evaluation.at("height").get<int>();
+        for (const nlohmann::json& entry : json->at("history")) {
+            LossRecord record;
+            record.scale_index = entry.at(0).get<int>();
+            record.iteration = entry.at(1).get<int>();
+            record.losses.content = entry.at(2).get<double>();
+            record.losses.style = entry.at(3).get<double>();
+            record.losses.tv = entry.at(4).get<double>();
+            record.losses.total = entry.at(5).get<double>();
+            record.elapsed_seconds = entry.at(6).get<double>();
+            result.history.push_back(record);
+        }
+        return result;
+    } catch (const nlohmann::json::exception&) {
+        return std::nullopt; // a damaged record: the run is simply done again
+    }
+}
+
+void store_run(const std::filesystem::path& directory, const Image& image, StudyRunResult& result) {
+    std::error_code error;
+    std::filesystem::create_directories(directory, error);
+    if (error) {
+        throw OutputError("cannot create '" + directory.string() + "': " + error.message());
+    }
+    result.image = directory / "output.png";
+    save_image(image, result.image);
+    nlohmann::json history = nlohmann::json::array();
+    for (const LossRecord& record : result.history) {
+        history.push_back({record.scale_index, record.iteration, record.losses.content, record.losses.style,
+                           record.losses.tv, record.losses.total, record.elapsed_seconds});
+    }
+    const nlohmann::json json{
+        {"format", kCacheFormat},
+        {"key", result.key},
+        {"label", result.run.label},
+        {"model", result.run.model},
+        {"options", nlohmann::json::parse(options_json(result.run.options))},
+        {"wall_seconds", result.wall_seconds},
+        {"peak_memory_bytes", result.peak_memory_bytes},
+        {"width", result.width},
+        {"height", result.height},
+        {"iterations_done", result.iterations_done},
+        {"evaluation",
+         {{"content_loss", result.evaluation.content_loss},
+          {"style_loss", result.evaluation.style_loss},
+          {"width", result.evaluation.width},
+          {"height", result.evaluation.height}}},
+        {"history_columns", {"scale", "iteration", "content", "style", "tv", "total", "seconds"}},
+        {"history", history},
+    };
+    write_file_atomic(directory / "run.json", json.dump(1) + "\n");
+}
+
+std::optional<ReconstructionImage> load_cached_reconstruction(const std::filesystem::path& image_file) {
+    std::filesystem::path sidecar = image_file;
+    sidecar.replace_extension(".json");
+    const std::optional<nlohmann::json> json = read_json(sidecar);
+    std::error_code error;
+    if (!json || !std::filesystem::is_regular_file(image_file, error)) {
+        return std::nullopt;
+    }
+    try {
+        ReconstructionImage record;
+        record.kind = json->at("kind").get<std::string>();
+        record.label = json->at("label").get<std::string>();
+        record.layers = json->at("layers").get<std::vector<std::string>>();
+        record.final_loss = json->at("final_loss").get<double>();
+        record.wall_seconds = json->at("wall_seconds").get<double>();
+        record.image = image_file;
+        return record;
+    } catch (const nlohmann::json::exception&) {
+        return std::nullopt;
+    }
+}
+
+void store_reconstruction(const Image& image, ReconstructionImage& record, const std::filesystem::path& image_file) {
+    std::error_code error;
+    std::filesystem::create_directories(image_file.parent_path(), error);
+    if (error) {
+        throw OutputError("cannot create '" + image_file.parent_path().string() + "': " + error.message());
+    }
+    save_image(image, image_file);
+    record.image = image_file;
+    std::filesystem::path sidecar = image_file;
+    sidecar.replace_extension(".json");
+    const nlohmann::json json{{"format", kCacheFormat},          {"kind", record.kind},
+                              {"label", record.label},           {"layers", record.layers},
+                              {"final_loss", record.final_loss}, {"wall_seconds", record.wall_seconds}};
+    write_file_atomic(sidecar, json.dump(1) + "\n");
+}
+
+} // namespace impasto::study
