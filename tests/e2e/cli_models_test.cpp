@@ -109,10 +109,22 @@ TEST_F(CliModels, StylizeOnEfficientNetLite0) {
     const auto record = nlohmann::json::parse(read_text(fs::path(output).replace_extension(".json")));
     EXPECT_EQ(record["status"], "complete");
     EXPECT_NE(record.dump().find("efficientnet-lite0"), std::string::npos);
-    // VGG layer names are refused with the backbone's own list.
-    const CliRun vgg_layers = run(
-        "stylize " + shell_quote((dir_ / "content.png").string()) + " " + shell_quote((dir_ / "style.png").string()) +
-        " -o " + shell_quote((out_ / "bad.png").string()) + " --weights efficientnet-lite0 --size 48 --quiet");
+    // Without layer options the backbone's own defaults apply (the presets name VGG layers)...
+    const fs::path defaults = out_ / "defaults.png";
+    const CliRun with_defaults =
+        run("stylize " + shell_quote((dir_ / "content.png").string()) + " " +
+            shell_quote((dir_ / "style.png").string()) + " -o " + shell_quote(defaults.string()) +
+            " --weights efficientnet-lite0 --size 48 --schedule none --iterations 2 --threads 1 --quiet");
+    ASSERT_EQ(with_defaults.exit_code, 0) << with_defaults.err;
+    const auto parameters =
+        nlohmann::json::parse(read_text(fs::path(defaults).replace_extension(".json")))["parameters"];
+    EXPECT_EQ(parameters["content_layers"], nlohmann::json::array({"block5_expand"}));
+    EXPECT_EQ(parameters["style_layers"].size(), 5U);
+    // ...and VGG layer names are refused with the backbone's own list.
+    const CliRun vgg_layers =
+        run("stylize " + shell_quote((dir_ / "content.png").string()) + " " +
+            shell_quote((dir_ / "style.png").string()) + " -o " + shell_quote((out_ / "bad.png").string()) +
+            " --weights efficientnet-lite0 --size 48 --quiet --content-layers relu4_2");
     EXPECT_EQ(vgg_layers.exit_code, kConfigOrInput);
     EXPECT_NE(vgg_layers.err.find("block5_expand"), std::string::npos) << vgg_layers.err;
 }
