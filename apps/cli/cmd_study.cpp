@@ -6,6 +6,7 @@
 #include "interrupt.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -46,13 +47,13 @@ std::string machine_description(const Device& device, int threads) {
 
 std::string format_duration(double seconds) {
     char buffer[32];
-    const int total = static_cast<int>(seconds + 0.5);
+    const long total = std::lround(seconds);
     if (total >= 3600) {
-        std::snprintf(buffer, sizeof buffer, "%dh%02dm", total / 3600, total / 60 % 60);
+        std::snprintf(buffer, sizeof buffer, "%ldh%02ldm", total / 3600, total / 60 % 60);
     } else if (total >= 60) {
-        std::snprintf(buffer, sizeof buffer, "%dm%02ds", total / 60, total % 60);
+        std::snprintf(buffer, sizeof buffer, "%ldm%02lds", total / 60, total % 60);
     } else {
-        std::snprintf(buffer, sizeof buffer, "%ds", total);
+        std::snprintf(buffer, sizeof buffer, "%lds", total);
     }
     return buffer;
 }

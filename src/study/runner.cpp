@@ -247,7 +247,7 @@ class StudyRunner {
                            [&](const SpecSetting& setting) { return setting.key == key; });
     }
 
-    int line_of(const StudyRun& run, const std::string& key) const {
+    static int line_of(const StudyRun& run, const std::string& key) {
         for (auto it = run.settings.rbegin(); it != run.settings.rend(); ++it) {
             if (it->key == key) {
                 return it->value.line;

@@ -42,6 +42,12 @@ bool is_layer_key(const std::string& key) {
     return key == "content_layers" || key == "style_layers";
 }
 
+std::string number_label(double number) {
+    SpecValue value;
+    value.number = number;
+    return value.label();
+}
+
 // Whether the name is a layer of some backbone; the planner checks it against each run's model.
 bool is_known_layer_name(const std::string& layer) {
     for (const Architecture architecture : known_architectures()) {
@@ -60,7 +66,7 @@ const std::vector<ParameterKey>& parameter_table() {
         {"model", Kind::String, "weight set, e.g. vgg19.caffe, vgg19.caffe-normalised"},
         {"size", Kind::Number, "long side of the output"},
         {"iterations", Kind::Number, "iterations at the final scale"},
-        {"schedule", Kind::String, "coarse-to-fine steps \"256:150,512:50\", or \"none\" for one scale"},
+        {"schedule", Kind::String, "coarse-to-fine steps like 256:150,512:50, or none for one scale"},
         {"seed", Kind::Number, "seed of the noise"},
         {"init", Kind::String, "noise, content, style"},
         {"noise_stddev", Kind::Number, "spread of the starting noise"},
@@ -120,8 +126,7 @@ SpecValue to_spec_value(const ParameterKey& key, const SpecNode& node, const std
             if (key.name == std::string(rule.key) &&
                 (std::floor(node.number) != node.number || node.number < rule.minimum)) {
                 fail(name, node.line, key.name,
-                     "expected a whole number >= " + SpecValue{Kind::Number, rule.minimum}.label() + ", got " +
-                         SpecValue{Kind::Number, node.number}.label());
+                     "expected a whole number >= " + number_label(rule.minimum) + ", got " + number_label(node.number));
             }
         }
         break;
