@@ -36,12 +36,7 @@ class CliErrors : public ::testing::Test {
 
     // Exit code, one error line naming `needle`, nothing on stdout, and the output folder untouched.
     void expect_error(const CliRun& run, int code, const std::string& needle) {
-        EXPECT_EQ(run.exit_code, code) << run.err;
-        EXPECT_TRUE(run.out.empty()) << run.out;
-        ASSERT_FALSE(run.err.empty());
-        EXPECT_EQ(run.err.rfind("impasto: error: ", 0), 0U) << run.err;
-        EXPECT_EQ(run.err.find('\n'), run.err.size() - 1) << "more than one line on stderr:\n" << run.err;
-        EXPECT_NE(run.err.find(needle), std::string::npos) << "expected '" << needle << "' in: " << run.err;
+        expect_one_line_error(run, code, needle);
         EXPECT_TRUE(list_dir(out_).empty()) << "left in the output folder: " << joined(list_dir(out_));
         EXPECT_EQ(list_dir(in_), in_listing_) << joined(list_dir(in_));
     }

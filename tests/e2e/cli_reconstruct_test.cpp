@@ -25,12 +25,7 @@ class CliReconstruct : public ::testing::Test {
     }
     static std::string q(const fs::path& path) { return shell_quote(path.string()); }
     void expect_error(const CliRun& run, int code, const std::string& needle) {
-        EXPECT_EQ(run.exit_code, code) << run.err;
-        EXPECT_TRUE(run.out.empty()) << run.out;
-        ASSERT_FALSE(run.err.empty());
-        EXPECT_EQ(run.err.rfind("impasto: error: ", 0), 0U) << run.err;
-        EXPECT_EQ(run.err.find('\n'), run.err.size() - 1) << "more than one line on stderr:\n" << run.err;
-        EXPECT_NE(run.err.find(needle), std::string::npos) << "expected '" << needle << "' in: " << run.err;
+        expect_one_line_error(run, code, needle);
         EXPECT_FALSE(fs::exists(out_)) << "left behind: " << joined(list_dir(out_));
     }
     static nlohmann::json json_of(const fs::path& file) { return nlohmann::json::parse(read_text(file)); }

@@ -30,9 +30,7 @@ TEST_F(CliStudy, BadSpecIsOneLineNamingFileLineAndKey) {
     const fs::path spec =
         write_spec("bad.toml", "contents = [\"photo.png\"]\nstyles = [\"painting.png\"]\n[grid]\nsed = [1, 2]\n");
     const CliRun run = study(shell_quote(spec.string()) + " --dry-run");
-    EXPECT_EQ(run.exit_code, 2);
-    EXPECT_EQ(run.err.find('\n'), run.err.size() - 1) << run.err;
-    EXPECT_NE(run.err.find("bad.toml:4: unknown key 'sed' in [grid]"), std::string::npos) << run.err;
+    expect_one_line_error(run, 2, "bad.toml:4: unknown key 'sed' in [grid]");
 }
 
 TEST_F(CliStudy, MissingSpecAndMissingImageFail) {

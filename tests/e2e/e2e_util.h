@@ -93,6 +93,17 @@ inline CliRun run_cli(const std::string& args, const fs::path& scratch, const st
     return run;
 }
 
+// A failed run's contract: exit `code`, nothing on stdout, and one "impasto: error:" line on
+// stderr that names `needle`.
+inline void expect_one_line_error(const CliRun& run, int code, const std::string& needle) {
+    EXPECT_EQ(run.exit_code, code) << run.err;
+    EXPECT_TRUE(run.out.empty()) << run.out;
+    ASSERT_FALSE(run.err.empty());
+    EXPECT_EQ(run.err.rfind("impasto: error: ", 0), 0U) << run.err;
+    EXPECT_EQ(run.err.find('\n'), run.err.size() - 1) << "more than one line on stderr:\n" << run.err;
+    EXPECT_NE(run.err.find(needle), std::string::npos) << "expected '" << needle << "' in: " << run.err;
+}
+
 inline std::set<std::string> list_dir(const fs::path& dir) {
     std::set<std::string> names;
     std::error_code ec;
