@@ -1,9 +1,12 @@
 #pragma once
 // Small helpers shared by the tests: a temporary folder and running a command.
+#include "impasto/error.h"
+
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <random>
 #include <string>
 #include <sys/wait.h>
@@ -11,10 +14,11 @@
 namespace impasto::testing {
 
 class TempDir {
-public:
+  public:
     TempDir() {
         std::random_device rd;
-        path_ = std::filesystem::temp_directory_path() / ("impasto-test-" + std::to_string(rd()) + std::to_string(rd()));
+        path_ =
+            std::filesystem::temp_directory_path() / ("impasto-test-" + std::to_string(rd()) + std::to_string(rd()));
         std::filesystem::create_directories(path_);
     }
     ~TempDir() {
@@ -26,7 +30,7 @@ public:
     const std::filesystem::path& path() const { return path_; }
     std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
 
-private:
+  private:
     std::filesystem::path path_;
 };
 
@@ -62,6 +66,16 @@ inline std::string shell_quote(const std::string& text) {
         }
     }
     return quoted + "'";
+}
+
+// The message of the impasto::Error that `action` throws, or "" when it throws none.
+inline std::string error_of(const std::function<void()>& action) {
+    try {
+        action();
+    } catch (const ::impasto::Error& e) {
+        return e.what();
+    }
+    return "";
 }
 
 } // namespace impasto::testing

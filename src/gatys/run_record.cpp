@@ -1,5 +1,6 @@
 #include "impasto/run_record.h"
 
+#include "gatys/loss_history_json.h"
 #include "impasto/version.h"
 
 #include <nlohmann/json.hpp>
@@ -82,21 +83,11 @@ std::string run_record_json(const RunRecord& record) {
     };
     if (record.result != nullptr) {
         const StylizeResult& result = *record.result;
-        nlohmann::json history = nlohmann::json::array();
-        for (const LossRecord& entry : result.history) {
-            history.push_back({{"scale", entry.scale_index},
-                               {"iteration", entry.iteration},
-                               {"content", entry.losses.content},
-                               {"style", entry.losses.style},
-                               {"tv", entry.losses.tv},
-                               {"total", entry.losses.total},
-                               {"seconds", entry.elapsed_seconds}});
-        }
         nlohmann::json stages = nlohmann::json::array();
         for (const StageTime& stage : result.stage_times) {
             stages.push_back({{"name", stage.name}, {"seconds", stage.seconds}});
         }
-        json["loss_history"] = history;
+        json["loss_history"] = loss_history_json(result.history);
         json["stage_times"] = stages;
         json["iterations_done"] = result.iterations_done;
         json["width"] = result.width;

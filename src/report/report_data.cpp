@@ -1,5 +1,6 @@
 // The study's numbers for other tools: runs.csv (one row per run, RFC 4180) and study.json
 // (the spec, every run with its full loss history, the reconstructions, machine and times).
+#include "gatys/loss_history_json.h"
 #include "impasto/run_record.h"
 #include "impasto/study_report.h"
 #include "report/study_index.h"
@@ -141,17 +142,7 @@ Json run_json(const StudyRunResult& result, const report::StudyIndex& index) {
     }
     Json options = Json::parse(options_json(run.options), nullptr, false);
     json["options"] = options.is_discarded() ? Json() : std::move(options);
-    Json history = Json::array();
-    for (const LossRecord& r : result.history) {
-        history.push_back({{"scale_index", r.scale_index},
-                           {"iteration", r.iteration},
-                           {"content", r.losses.content},
-                           {"style", r.losses.style},
-                           {"tv", r.losses.tv},
-                           {"total", r.losses.total},
-                           {"elapsed_seconds", r.elapsed_seconds}});
-    }
-    json["history"] = std::move(history);
+    json["history"] = loss_history_json(result.history);
     return json;
 }
 

@@ -1,5 +1,6 @@
 #include "study/run_cache.h"
 
+#include "gatys/loss_history_json.h"
 #include "impasto/atomic_file.h"
 #include "impasto/error.h"
 #include "impasto/run_record.h"
@@ -13,7 +14,7 @@
 namespace impasto::study {
 namespace {
 
-constexpr int kCacheFormat = 1;
+constexpr int kCacheFormat = 2; // 2: history entries are objects, as in the sidecar
 
 std::optional<nlohmann::json> read_json(const std::filesystem::path& file) {
     std::ifstream in(file, std::ios::binary);
@@ -71,17 +72,7 @@ std::optional<StudyRunResult> load_cached_run(const std::filesystem::path& direc
         result.evaluation.style_loss = evaluation.at("style_loss").get<double>();
         result.evaluation.width = evaluation.at("width").get<int>();
         result.evaluation.height = evaluation.at("height").get<int>();
-        for (const nlohmann::json& entry : json->at("history")) {
-            LossRecord record;
-            record.scale_index = entry.at(0).get<int>();
-            record.iteration = entry.at(1).get<int>();
-            record.losses.content = entry.at(2).get<double>();
-            record.losses.style = entry.at(3).get<double>();
-            record.losses.tv = entry.at(4).get<double>();
-            record.losses.total = entry.at(5).get<double>();
-            record.elapsed_seconds = entry.at(6).get<double>();
-            result.history.push_back(record);
-        }
+        result.history = loss_history_from_json(json->at("history"));
         return result;
     } catch (const nlohmann::json::exception&) {
         return std::nullopt; // a damaged record: the run is simply done again
@@ -96,11 +87,6 @@ void store_run(const std::filesystem::path& directory, const Image& image, Study
     }
     result.image = directory / "output.png";
     save_image(image, result.image);
-    nlohmann::json history = nlohmann::json::array();
-    for (const LossRecord& record : result.history) {
-        history.push_back({record.scale_index, record.iteration, record.losses.content, record.losses.style,
-                           record.losses.tv, record.losses.total, record.elapsed_seconds});
-    }
     const nlohmann::json json{
         {"format", kCacheFormat},
         {"key", result.key},
@@ -117,8 +103,7 @@ void store_run(const std::filesystem::path& directory, const Image& image, Study
           {"style_loss", result.evaluation.style_loss},
           {"width", result.evaluation.width},
           {"height", result.evaluation.height}}},
-        {"history_columns", {"scale", "iteration", "content", "style", "tv", "total", "seconds"}},
-        {"history", history},
+        {"history", loss_history_json(result.history)},
     };
     write_file_atomic(directory / "run.json", json.dump(1) + "\n");
 }

