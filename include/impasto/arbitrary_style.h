@@ -1,0 +1,67 @@
+#pragma once
+// Arbitrary style in one pass: a frozen VGG19 encoder, a feature transform, and decoders trained
+// only to invert the encoder on natural photos (Li et al. 2017, "Universal Style Transfer via
+// Feature Transforms"). Transforms: AdaIN (Huang & Belongie 2017) and multi-level WCT.
+#include "impasto/device.h"
+#include "impasto/fast_style.h"
+#include "impasto/image.h"
+#include "impasto/model.h"
+#include "impasto/style_model_file.h"
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace impasto {
+
+enum class TransformMethod { Adain, Wct };
+const char* to_string(TransformMethod method);       // "adain", "wct"
+TransformMethod parse_transform_method(const std::string& text); // throws ConfigError
+
+// Decoders by level ("relu1_1" ... "relu5_1"), each from its own .impasto file (kind "decoder").
+class DecoderSet {
+  public:
+    struct Impl;
+    // Every *.impasto decoder in `folder`. Throws InputError when there is none.
+    static std::shared_ptr<const DecoderSet> load(const std::filesystem::path& folder, const Device& device);
+    static std::shared_ptr<const DecoderSet> from_files(const std::vector<StyleModelFile>& files, const Device& device);
+    ~DecoderSet();
+    DecoderSet(const DecoderSet&) = delete;
+    DecoderSet& operator=(const DecoderSet&) = delete;
+
+    std::vector<std::string> levels() const; // shallow to deep
+    bool has(const std::string& level) const;
+    const ModelCard& card(const std::string& level) const;
+    const Impl& impl() const { return *impl_; }
+
+  private:
+    explicit DecoderSet(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+struct ArbitraryStyle {
+    Image image;
+    double weight = 1.0; // several styles: their transformed features are mixed with these weights
+    Image mask;          // optional: where this style applies (grey, channel 0, any size; resampled)
+};
+
+struct ArbitraryOptions {
+    TransformMethod method = TransformMethod::Adain;
+    double alpha = 1.0; // 0 = the content reconstructed, 1 = the full transform (at every level)
+    // Levels, deep to shallow. Empty = AdaIN: {"relu4_1"}; WCT: every level the decoders have, deep first.
+    std::vector<std::string> levels;
+    int size = 0;        // long side of the output; 0 = the content's own size
+    int style_size = 512; // long side each style image is resized to
+    ColorControl color = ColorControl::None; // keep the content's colours
+    double wct_epsilon = 1e-5; // added to covariance eigenvalues
+    Precision precision = Precision::Fp32; // encoder and decoders; the transforms always run in fp32/fp64
+    TilingOptions tiling;
+    void validate() const; // throws ConfigError
+};
+
+// Throws ConfigError (bad options, a level without a decoder, masks of mismatched count), InputError.
+Image stylize_arbitrary(const FeatureModel& encoder, const DecoderSet& decoders, const Image& content,
+                        const std::vector<ArbitraryStyle>& styles, const ArbitraryOptions& options);
+
+} // namespace impasto

@@ -1,0 +1,74 @@
+#pragma once
+// impasto's own file format for trained feed-forward models (".impasto"): a safetensors container
+// whose metadata holds a format tag, a JSON config (what network to build) and a JSON model card
+// (how it was trained). Torch-free, so tools can read and list models without LibTorch.
+//
+// Metadata keys: "format" = "impasto.style-model", "format_version" = "1", "config" (JSON object,
+// always has "kind"), "card" (JSON object, the ModelCard fields below).
+#include "impasto/raw_tensor.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace impasto {
+
+inline constexpr const char* kStyleModelExtension = ".impasto";
+
+enum class StyleModelKind {
+    Transformer, // Johnson et al. transformer net, one style or several (conditional instance norm)
+    Decoder      // a VGG19 decoder inverting one relu layer (arbitrary style: AdaIN / WCT)
+};
+const char* to_string(StyleModelKind kind); // "transformer", "decoder"
+StyleModelKind parse_style_model_kind(const std::string& text); // throws ConfigError
+
+struct StyleImageRecord {
+    std::string name;   // file stem, used as the style's name ("starry_night")
+    std::string sha256; // of the image file
+};
+
+// Model-card fields: enough to say what a model is, what it was trained on and how well.
+struct ModelCard {
+    std::string training_data;                 // "BSDS500 train+test+val (500 photos) + 13 content photos"
+    std::string data_license;                  // "BSDS500: research use only (see its README)"
+    std::vector<StyleImageRecord> style_images; // transformer: one per style, in style order
+    std::int64_t iterations = 0;               // optimiser steps done
+    std::int64_t images_seen = 0;
+    double wall_seconds = 0;                   // training time, summed over resumed sessions
+    std::string hardware;                      // "cpu: AMD EPYC ... (2 threads, bf16)"
+    std::map<std::string, double> final_losses; // "content", "style", "tv", "total", "pixel", "feature"...
+    std::string training_options;              // the training options as a JSON object
+    std::string command;                       // the command line that trained it
+    std::string created_utc;                   // ISO 8601
+    std::string impasto_version;
+    std::string notes;
+};
+
+struct StyleModelFile {
+    StyleModelKind kind = StyleModelKind::Transformer;
+    std::string config; // JSON object; "kind" is added on write and checked on read
+    ModelCard card;
+    TensorMap tensors;
+};
+
+// Writes atomically. Float tensors are stored as `storage` (Float16 or Float32); others unchanged.
+// Throws OutputError, or ConfigError for a storage dtype other than F16/F32.
+void write_style_model(const std::filesystem::path& file, const StyleModelFile& model,
+                       DType storage = DType::Float16);
+// Throws InputError (missing, not an impasto model, bad config or card JSON) naming the file.
+// Tensors keep their stored dtype; RawTensor::to_float() widens F16.
+StyleModelFile read_style_model(const std::filesystem::path& file);
+
+// The card and config as a JSON object (pretty-printed), for `impasto models show` and the studio.
+std::string describe_style_model(const StyleModelFile& model);
+
+// Where named models are looked up: $IMPASTO_MODELS_DIR, else the source tree's models/ folder when
+// it exists (the committed models), else $XDG_DATA_HOME/impasto/models (~/.local/share/...).
+std::filesystem::path default_models_dir();
+// A path that exists is taken as is; otherwise NAME is looked up as <dir>/NAME.impasto (and
+// <dir>/*/NAME.impasto). Throws InputError listing the models in `dir` when nothing matches.
+std::filesystem::path resolve_style_model(const std::string& name_or_path, const std::filesystem::path& dir);
+
+} // namespace impasto

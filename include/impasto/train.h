@@ -1,0 +1,93 @@
+#pragma once
+// Training the feed-forward models with impasto itself: transformer networks with a VGG19
+// perceptual loss (Johnson et al. 2016; several styles through conditional instance norm, and a
+// style added to a trained network by training only its norm parameters), and reconstruction
+// decoders for the arbitrary-style path (Li et al. 2017: pixel + feature loss, natural photos only).
+// Progress goes to a callback; checkpoints make every run resumable.
+#include "impasto/image.h"
+#include "impasto/model.h"
+#include "impasto/stylize_options.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace impasto {
+
+// What every trainer shares: data, batches, optimiser, precision, checkpoints, previews.
+struct TrainCommonOptions {
+    std::vector<std::filesystem::path> data; // folders searched recursively for images
+    std::filesystem::path output;           // the .impasto model file
+    std::filesystem::path checkpoint;       // empty = <output>.ckpt
+    bool resume = false;                    // continue from the checkpoint (it must match the options)
+    int steps = 2000;                       // total optimiser steps, counted across resumes
+    int batch = 4;
+    int crop = 256;          // training crops: random crop of a random rescale, random flip
+    double learning_rate = 1e-3;
+    std::uint64_t seed = 0;
+    Precision precision = Precision::Fp32; // the CLI resolves "auto" (bf16 on CPUs that have it)
+    int loader_threads = 2;                // decode/augment threads feeding a bounded queue
+    int prefetch_batches = 4;
+    int checkpoint_every = 100; // steps; the last step always saves the model
+    int preview_every = 0;      // steps between preview images in events; 0 = none
+    std::filesystem::path preview_content; // content photo for previews (empty = a training crop)
+    std::string data_license;   // recorded in the model card
+    std::string command;        // recorded in the model card
+    void validate() const;      // throws ConfigError naming the field
+};
+
+struct TrainStyleOptions {
+    TrainCommonOptions common;
+    std::vector<std::filesystem::path> styles; // one image per style; several -> conditional instance norm
+    // Add styles to this trained network: only the norm parameters of the new styles are trained.
+    std::filesystem::path base_model;
+    double width = 0.5;            // width multiplier (1 = Johnson's 32/64/128 channels, ~1.7M parameters)
+    int style_size = 256;          // long side of each style image for its Gram targets
+    std::vector<std::string> content_layers{"relu3_1"};
+    std::vector<std::string> style_layers{"relu1_1", "relu2_1", "relu3_1", "relu4_1"};
+    std::vector<double> style_layer_weights; // empty = equal
+    double content_weight = 1.0;
+    double style_weight = 5.0;
+    double tv_weight = 1e-5;
+    void validate() const;
+};
+
+struct TrainDecoderOptions {
+    TrainCommonOptions common;
+    std::string level = "relu4_1"; // the encoder layer this decoder inverts
+    double pixel_weight = 1.0;     // ||decoded - input||^2 (mean)
+    double feature_weight = 1.0;   // ||encode(decoded) - encode(input)||^2 at `level` (mean, normalised)
+    void validate() const;
+};
+
+struct TrainEvent {
+    int step = 0; // 1-based, across resumes
+    int steps = 0;
+    std::map<std::string, double> losses; // weighted terms and "total", averaged since the last event
+    double elapsed_seconds = 0;           // this session
+    double seconds_per_step = 0;          // recent average
+    bool checkpointed = false;            // a checkpoint was written at this step
+    const Image* preview = nullptr;       // valid during the call
+};
+// Return false to stop: a checkpoint and the model are written, and the result says cancelled.
+using TrainCallback = std::function<bool(const TrainEvent&)>;
+
+struct TrainResult {
+    int steps_done = 0; // across resumes
+    double wall_seconds = 0; // across resumes
+    std::map<std::string, double> final_losses;
+    bool cancelled = false;
+    std::filesystem::path output;
+};
+
+// `vgg` is the loss network (frozen). Throws ConfigError, InputError (no images in the data
+// folders, a bad style image, a checkpoint that does not match), OutputError.
+TrainResult train_style_network(const FeatureModel& vgg, const TrainStyleOptions& options,
+                                const TrainCallback& on_event = {});
+TrainResult train_decoder(const FeatureModel& vgg, const TrainDecoderOptions& options,
+                          const TrainCallback& on_event = {});
+
+} // namespace impasto
