@@ -71,4 +71,8 @@ std::filesystem::path default_models_dir();
 // <dir>/*/NAME.impasto). Throws InputError listing the models in `dir` when nothing matches.
 std::filesystem::path resolve_style_model(const std::string& name_or_path, const std::filesystem::path& dir);
 
+// IEEE float32 -> float16 bits, round to nearest even; overflow gives inf, NaN stays NaN, tiny values
+// become subnormals or zero. Used for F16 storage; exposed for tests and the weight tools.
+std::uint16_t float_to_half(float value);
+
 } // namespace impasto

@@ -18,6 +18,9 @@ int choose_tile_size(std::int64_t budget_bytes, double bytes_per_pixel, int over
 // Runs `apply` on overlapping tiles of `image` [1,C,H,W] of at most tile x tile pixels (each
 // inner edge extended by `overlap` px) and blends them. When one tile covers the image, it is
 // just apply(image). Throws ConfigError for tile <= 2*overlap.
-torch::Tensor run_tiled(const torch::Tensor& image, int tile, int overlap, const TileFunction& apply);
+// `align`: tile origins are multiples of it (a network's total stride, 4 for the transformer net), so
+// every tile samples the same strided grid as the whole image; the last tile along an axis may then
+// be shorter than `tile`. Throws ConfigError when align > tile - 2*overlap.
+torch::Tensor run_tiled(const torch::Tensor& image, int tile, int overlap, const TileFunction& apply, int align = 1);
 
 } // namespace impasto::fast

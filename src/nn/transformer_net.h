@@ -9,6 +9,7 @@
 //   up x2 + conv 3x3 64w, up x2 + conv 3x3 32w, conv 9x9 3      (w = width multiplier)
 #include "core/torch_compat.h"
 #include "impasto/raw_tensor.h"
+#include "impasto/style_model_file.h"
 
 #include <string>
 #include <vector>
@@ -55,6 +56,15 @@ class TransformerNetImpl : public torch::nn::Module {
     std::shared_ptr<Layers> layers_;
 };
 TORCH_MODULE(TransformerNet);
+
+// A "transformer" model file: config (TransformerNetConfig + "style_names"), card, float32 tensors
+// (write_style_model converts them to the storage dtype). Throws ConfigError when the names do not
+// match the styles.
+StyleModelFile make_transformer_model_file(TransformerNetImpl& net, const std::vector<std::string>& style_names,
+                                           const ModelCard& card);
+// The net a transformer model file describes, with its tensors loaded, on the CPU in eval mode.
+// `style_names` (optional) receives one name per style. Throws InputError or WeightsError.
+TransformerNet load_transformer_net(const StyleModelFile& file, std::vector<std::string>* style_names = nullptr);
 
 // float32 CPU torch tensors <-> RawTensor (any float RawTensor dtype on the way in).
 torch::Tensor raw_to_tensor(const RawTensor& raw);
