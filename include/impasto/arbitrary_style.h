@@ -16,14 +16,16 @@
 namespace impasto {
 
 enum class TransformMethod { Adain, Wct };
-const char* to_string(TransformMethod method);       // "adain", "wct"
+const char* to_string(TransformMethod method);                   // "adain", "wct"
 TransformMethod parse_transform_method(const std::string& text); // throws ConfigError
 
 // Decoders by level ("relu1_1" ... "relu5_1"), each from its own .impasto file (kind "decoder").
 class DecoderSet {
   public:
     struct Impl;
-    // Every *.impasto decoder in `folder`. Throws InputError when there is none.
+    // Every *.impasto decoder in `folder` (models of other kinds are skipped). Config: {"level":
+    // "relu4_1", "encoder": "vgg19"}. Throws InputError when there is none, for two decoders of one
+    // level or a bad config, WeightsError when the tensors do not fit the level.
     static std::shared_ptr<const DecoderSet> load(const std::filesystem::path& folder, const Device& device);
     static std::shared_ptr<const DecoderSet> from_files(const std::vector<StyleModelFile>& files, const Device& device);
     ~DecoderSet();
@@ -43,7 +45,10 @@ class DecoderSet {
 struct ArbitraryStyle {
     Image image;
     double weight = 1.0; // several styles: their transformed features are mixed with these weights
-    Image mask;          // optional: where this style applies (grey, channel 0, any size; resampled)
+    // Optional: where this style applies (channel 0, 0..1, any size; resampled to the content). Each
+    // masked region takes its style's transform with the content statistics measured inside the
+    // mask (Li et al. 2017, Sec. 4.2); a style without a mask applies everywhere, mixed by weight.
+    Image mask;
 };
 
 struct ArbitraryOptions {
@@ -51,16 +56,18 @@ struct ArbitraryOptions {
     double alpha = 1.0; // 0 = the content reconstructed, 1 = the full transform (at every level)
     // Levels, deep to shallow. Empty = AdaIN: {"relu4_1"}; WCT: every level the decoders have, deep first.
     std::vector<std::string> levels;
-    int size = 0;        // long side of the output; 0 = the content's own size
-    int style_size = 512; // long side each style image is resized to
+    int size = 0;                            // long side of the output; 0 = the content's own size
+    int style_size = 512;                    // long side each style image is resized to
     ColorControl color = ColorControl::None; // keep the content's colours
-    double wct_epsilon = 1e-5; // added to covariance eigenvalues
-    Precision precision = Precision::Fp32; // encoder and decoders; the transforms always run in fp32/fp64
+    double wct_epsilon = 1e-5;               // added to eigenvalues; directions with eigenvalue <= it dropped
+    Precision precision = Precision::Fp32;   // encoder and decoders; the transforms always run in fp32/fp64
     TilingOptions tiling;
     void validate() const; // throws ConfigError
 };
 
-// Throws ConfigError (bad options, a level without a decoder, masks of mismatched count), InputError.
+// Throws ConfigError (bad options, a level without a decoder, no style, all weights 0, a mask that
+// covers nothing, fp16 on CPU, an encoder other than vgg19) or InputError (empty images).
+// Odd sizes are padded (reflection) to the level's stride and cropped back.
 Image stylize_arbitrary(const FeatureModel& encoder, const DecoderSet& decoders, const Image& content,
                         const std::vector<ArbitraryStyle>& styles, const ArbitraryOptions& options);
 

@@ -6,6 +6,7 @@
 #include "impasto/raw_tensor.h"
 
 #include <string>
+#include <vector>
 
 namespace impasto::nn {
 
@@ -19,12 +20,17 @@ class VggDecoderImpl : public torch::nn::Module {
     torch::Tensor forward(const torch::Tensor& features);
     const std::string& level() const { return level_; }
 
-    TensorMap export_tensors(); // "conv0.weight", ... float32
-    void import_tensors(const TensorMap& tensors); // throws WeightsError
+    // "conv0.weight", "conv0.bias", ... "convK.*" in execution order (conv0 reads the features,
+    // the last one writes RGB); float32.
+    TensorMap export_tensors();
+    // Every tensor must be present with its exact shape; extra names are refused too. Throws WeightsError.
+    void import_tensors(const TensorMap& tensors);
 
   private:
+    enum class Step { Conv, ConvRelu, Upsample };
     std::string level_;
-    torch::nn::Sequential body_{nullptr};
+    std::vector<Step> steps_;
+    std::vector<torch::nn::Conv2d> convs_;
 };
 TORCH_MODULE(VggDecoder);
 
