@@ -22,7 +22,8 @@ struct TrainCommonOptions {
     std::vector<std::filesystem::path> data; // folders searched recursively for images
     std::filesystem::path output;           // the .impasto model file
     std::filesystem::path checkpoint;       // empty = <output>.ckpt
-    bool resume = false;                    // continue from the checkpoint (it must match the options)
+    bool resume = false; // continue from the checkpoint; it must match in everything but steps, precision,
+                         // threads, checkpoint/preview/event cadence (the refusal names what differs)
     int steps = 2000;                       // total optimiser steps, counted across resumes
     int batch = 4;
     int crop = 256;          // training crops: random crop of a random rescale, random flip
@@ -33,6 +34,8 @@ struct TrainCommonOptions {
     int prefetch_batches = 4;
     int checkpoint_every = 100; // steps; the last step always saves the model
     int preview_every = 0;      // steps between preview images in events; 0 = none
+    int event_every = 10;       // steps between progress events (and at least one every 2 s, so that a
+                                // cancel is seen promptly); events also come at checkpoints, previews, the end
     std::filesystem::path preview_content; // content photo for previews (empty = a training crop)
     std::string data_license;   // recorded in the model card
     std::string command;        // recorded in the model card
@@ -49,6 +52,10 @@ struct TrainStyleOptions {
     std::vector<std::string> content_layers{"relu3_1"};
     std::vector<std::string> style_layers{"relu1_1", "relu2_1", "relu3_1", "relu4_1"};
     std::vector<double> style_layer_weights; // empty = equal
+    // Normalised terms (each about 1 at the start): content ||F-P||^2/||P||^2, style per layer
+    // ||G-A||^2/||A||^2 with Grams divided by their positions, tv the mean squared difference of
+    // neighbouring pixels: about 1e-3 on 256 px crops early in training, so 1e-5 leaves it inert
+    // and it becomes comparable with the other terms from a weight of about 100.
     double content_weight = 1.0;
     double style_weight = 5.0;
     double tv_weight = 1e-5;
@@ -82,6 +89,14 @@ struct TrainResult {
     bool cancelled = false;
     std::filesystem::path output;
 };
+
+// The checks that need no weights, in the order a user would fix them: the options, the output
+// folder (must exist; the file must end in .impasto), the data folders (must hold images), the
+// style images (must decode) or the base model. The trainers run them too; the CLI calls them
+// first so that a mistake is reported before the weights load. Throws ConfigError, InputError,
+// OutputError.
+void check_training_inputs(const TrainStyleOptions& options);
+void check_training_inputs(const TrainDecoderOptions& options);
 
 // `vgg` is the loss network (frozen). Throws ConfigError, InputError (no images in the data
 // folders, a bad style image, a checkpoint that does not match), OutputError.
