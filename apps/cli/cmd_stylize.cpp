@@ -8,6 +8,7 @@
 #include "impasto/stylize.h"
 #include "interrupt.h"
 #include "progress_display.h"
+#include "stylize_fast_cli.h"
 
 #include <chrono>
 #include <fmt/format.h>
@@ -181,8 +182,39 @@ void save_outputs(const Image& image, const RunRecord& record) {
     write_file_atomic(sidecar_path(record.output), run_record_json(record));
 }
 
+// --model/--method skip the optimisation: its own options would be silently ignored, so refuse them.
+void run_fast(const StylizeArgs& args, const Bound& bound, const FastStylizeArgs& fast, CliState& state) {
+    const std::vector<const CLI::Option*> optimisation_only{
+        bound.iterations,     bound.schedule,      bound.content_layers, bound.style_layers,  bound.style_layer_weights,
+        bound.content_weight, bound.style_weight,  bound.tv_weight,      bound.loss_scaling,  bound.pooling,
+        bound.optimizer,      bound.lbfgs_history, bound.line_search,    bound.learning_rate, bound.init,
+        bound.seed,           bound.style_scale};
+    for (const CLI::Option* option : optimisation_only) {
+        if (option->count() > 0) {
+            throw ConfigError(option->get_name() + " is an option of the optimisation; it does not apply to " +
+                              (fast.model.empty() ? "--method" : "--model"));
+        }
+    }
+    SharedStylizeArgs shared;
+    shared.content = args.content;
+    shared.styles = args.styles;
+    shared.output = args.output;
+    shared.size = bound.size->count() > 0 ? args.size : "";
+    shared.color = bound.color->count() > 0 ? args.color : "";
+    shared.precision = args.precision;
+    shared.device = args.device;
+    shared.threads = args.threads;
+    shared.style_blend = args.style_blend;
+    shared.weights = args.weights;
+    shared.quiet = args.quiet;
+    run_fast_stylize(fast, shared, state);
+}
+
 void run_stylize(const StylizeArgs& args, const Bound& bound, CliState& state) {
     const auto start = std::chrono::steady_clock::now();
+    if (args.styles.empty()) {
+        throw ConfigError("at least one style image is needed (or --model NAME, or --method adain|wct with a style)");
+    }
     std::vector<std::filesystem::path> inputs{args.content};
     for (const std::string& style : args.styles) {
         inputs.emplace_back(style);
@@ -292,17 +324,22 @@ void run_stylize(const StylizeArgs& args, const Bound& bound, CliState& state) {
 void setup_stylize(CLI::App& app, CliState& state) {
     auto args = std::make_shared<StylizeArgs>();
     auto bound = std::make_shared<Bound>();
+    auto fast = std::make_shared<FastStylizeArgs>();
     const StylizeOptions def = preset_options("default");
     const StylizeOptions paper = preset_options("paper");
-    CLI::App* cmd = app.add_subcommand("stylize", "Optimise an image to match a content photo and style images");
-    cmd->add_option("content", args->content, "Content photo")->required();
-    cmd->add_option("styles", args->styles, "One or more style images")->required();
-    cmd->add_option("-o,--output", args->output, "Output image; format from the extension (.png .jpg ...)")->required();
+    CLI::App* cmd = app.add_subcommand("stylize", "Stylise a photo: by optimisation (Gatys), with a trained network "
+                                                  "(--model) or with any style in one pass (--method)");
+    cmd->add_option("content", args->content, "Content photo (--model/--method: or a folder of photos)")->required();
+    cmd->add_option("styles", args->styles, "Style images (none with --model)");
+    cmd->add_option("-o,--output", args->output,
+                    "Output image, format from the extension (.png .jpg ...); a folder when the content is one")
+        ->required();
     cmd->add_option("--preset", args->preset, "Preset: default (fast, tuned) or paper (Gatys 2016 exactly)")
         ->capture_default_str();
     bound->size = cmd->add_option("--size", args->size,
                                   with_defaults("Long side of the output in pixels, or 'auto' for the largest that "
-                                                "fits in memory (up to the content's own size)",
+                                                "fits in memory (up to the content's own size); --model/--method: "
+                                                "the content's own size unless given",
                                                 std::to_string(def.size), std::to_string(paper.size)));
     bound->iterations = cmd->add_option("--iterations", args->iterations,
                                         with_defaults("Iterations at the final scale", std::to_string(def.iterations),
@@ -377,7 +414,14 @@ void setup_stylize(CLI::App& app, CliState& state) {
         ->capture_default_str();
     cmd->add_option("--weights", args->weights, "Weight set (see `impasto weights status`)")->capture_default_str();
     cmd->add_flag("-q,--quiet", args->quiet, "No progress output");
-    cmd->callback([args, bound, &state] { run_stylize(*args, *bound, state); });
+    add_fast_stylize_options(*cmd, *fast);
+    cmd->callback([args, bound, fast, &state] {
+        if (wants_fast_stylize(*fast)) {
+            run_fast(*args, *bound, *fast, state);
+        } else {
+            run_stylize(*args, *bound, state);
+        }
+    });
 }
 
 } // namespace impasto::cli

@@ -19,5 +19,7 @@ void setup_layers(CLI::App& app, CliState& state);
 void setup_evaluate(CLI::App& app, CliState& state);
 void setup_study(CLI::App& app, CliState& state);
 void setup_reconstruct(CLI::App& app, CliState& state);
+void setup_models(CLI::App& app, CliState& state);
+void setup_train(CLI::App& app, CliState& state);
 
 } // namespace impasto::cli

@@ -52,6 +52,8 @@ int main(int argc, char** argv) {
     impasto::cli::setup_layers(app, state);
     impasto::cli::setup_study(app, state);
     impasto::cli::setup_reconstruct(app, state);
+    impasto::cli::setup_models(app, state);
+    impasto::cli::setup_train(app, state);
 
     try {
         app.parse(argc, argv);

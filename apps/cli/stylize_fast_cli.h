@@ -1,0 +1,49 @@
+#pragma once
+// The feed-forward side of `impasto stylize`: --model (a trained transformer network) and
+// --method adain|wct (any style image), for one photo or a folder of them.
+#include "commands.h"
+
+#include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
+
+namespace impasto::cli {
+
+struct FastStylizeArgs {
+    std::string model;
+    std::string method;
+    std::vector<double> style_weights;
+    double alpha = 0;
+    std::vector<std::string> levels;
+    std::string decoders;
+    std::vector<std::string> masks;
+    int style_size = 0;
+    int tile = 0;
+    int tile_overlap = 0;
+    std::string format = "jpg";
+    bool skip_existing = false;
+    CLI::Option* alpha_option = nullptr;
+    CLI::Option* style_size_option = nullptr;
+    CLI::Option* tile_overlap_option = nullptr;
+};
+
+// What the optimisation and the fast path share on the command line.
+struct SharedStylizeArgs {
+    std::string content;
+    std::vector<std::string> styles;
+    std::string output;
+    std::string size; // "" = the content's own size
+    std::string color;
+    std::string precision;
+    std::string device;
+    int threads = 0;
+    std::vector<double> style_blend;
+    std::string weights;
+    bool quiet = false;
+};
+
+void add_fast_stylize_options(CLI::App& cmd, FastStylizeArgs& args);
+bool wants_fast_stylize(const FastStylizeArgs& args);
+void run_fast_stylize(const FastStylizeArgs& args, const SharedStylizeArgs& shared, CliState& state);
+
+} // namespace impasto::cli
