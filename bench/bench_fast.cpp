@@ -4,11 +4,14 @@
 //
 //   bench_fast --image PHOTO [--size 1024] [--width 0.5 | --model M.impasto] [--precision fp32|bf16]
 //   bench_fast --image PHOTO --method adain --style PAINTING [--decoders DIR]
+//   ... --profile trace.json   one more run, op by op, for chrome://tracing
 #include "impasto/arbitrary_style.h"
 #include "impasto/error.h"
 #include "impasto/fast_style.h"
 #include "impasto/weights.h"
 #include "nn/transformer_net.h"
+
+#include <torch/csrc/autograd/profiler_legacy.h>
 
 #include <algorithm>
 #include <chrono>
@@ -31,6 +34,7 @@ struct Args {
     int size = 1024;
     double width = 0.5;
     std::string precision = "fp32";
+    std::string profile; // a chrome://tracing file of one more run, op by op
     int threads = 2;
     int repeat = 5;
     int warmup = 2;
@@ -61,6 +65,8 @@ Args parse(int argc, char** argv) {
             args.threads = std::stoi(value);
         } else if (key == "--repeat") {
             args.repeat = std::stoi(value);
+        } else if (key == "--profile") {
+            args.profile = value;
         } else if (key == "--warmup") {
             args.warmup = std::stoi(value);
         } else {
@@ -126,6 +132,10 @@ template <class F> Timing time_it(const Args& args, F&& run) {
         seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
     std::sort(seconds.begin(), seconds.end());
+    if (!args.profile.empty()) {
+        const torch::autograd::profiler::RecordProfile profile(args.profile);
+        run();
+    }
     return {seconds.front(), seconds[seconds.size() / 2]};
 }
 

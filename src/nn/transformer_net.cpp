@@ -23,8 +23,11 @@ torch::Tensor reflect_pad(const torch::Tensor& x, std::int64_t left, std::int64_
                           std::int64_t bottom) {
     const std::int64_t h = x.size(2);
     const std::int64_t w = x.size(3);
-    torch::Tensor out = torch::empty({x.size(0), x.size(1), h + top + bottom, w + left + right}, x.options(),
-                                     x.suggest_memory_format());
+    // Not suggest_memory_format(): the norms hand back [1,C,H,W] views whose batch stride is not
+    // C*H*W, which it reports as contiguous, silently dropping the rest of the net to NCHW.
+    const auto layout =
+        x.is_contiguous(at::MemoryFormat::ChannelsLast) ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+    torch::Tensor out = torch::empty({x.size(0), x.size(1), h + top + bottom, w + left + right}, x.options(), layout);
     out.narrow(2, top, h).narrow(3, left, w).copy_(x);
     torch::Tensor rows = out.narrow(2, top, h);
     if (left > 0) {
