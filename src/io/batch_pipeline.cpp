@@ -133,6 +133,7 @@ std::vector<BatchItem> plan_batch(const std::filesystem::path& input_dir, const 
         throw OutputError("output folder '" + output_dir.string() + "' is the input folder; choose another");
     }
     std::vector<BatchItem> items;
+    items.reserve(inputs.size());
     for (const fs::path& input : inputs) {
         items.push_back({input, output_dir / (input.stem().string() + lower(extension))});
     }

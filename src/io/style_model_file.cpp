@@ -23,10 +23,6 @@ namespace {
 constexpr const char* kFormatTag = "impasto.style-model";
 constexpr const char* kFormatVersion = "1";
 
-std::uint16_t read_u16(const std::uint8_t* p) {
-    return static_cast<std::uint16_t>(p[0] | (p[1] << 8));
-}
-
 // Any float tensor becomes `storage`; integer tensors (and tensors already in `storage`) pass through.
 RawTensor convert_for_storage(const RawTensor& tensor, DType storage) {
     const bool is_float =
@@ -250,7 +246,7 @@ StyleModelFile read_style_model(const fs::path& file) {
     }
     const auto format = metadata.find("format");
     if (format == metadata.end() || format->second != kFormatTag) {
-        throw InputError(fmt::format("'{}' is not an impasto model (no \"format\": \"{}\" in its metadata)",
+        throw InputError(fmt::format(R"('{}' is not an impasto model (no "format": "{}" in its metadata))",
                                      file.string(), kFormatTag));
     }
     if (metadata["format_version"] != kFormatVersion) {

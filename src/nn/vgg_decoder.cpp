@@ -81,8 +81,11 @@ VggDecoderImpl::VggDecoderImpl(const std::string& level) : level_(level) {
         auto conv = torch::nn::Conv2d(torch::nn::Conv2dOptions(convs[i].first, convs[i].second, 3).padding(0));
         convs_.push_back(register_module("conv" + std::to_string(i), conv));
     }
+    input_scale_ = register_parameter("input_scale", torch::ones({1}), /*requires_grad=*/false);
     // oneDNN runs NHWC convolutions faster (see normalize_input in nn/vgg.cpp).
     torch::NoGradGuard no_grad;
+    // Start from mid-grey: the output is an image in [0,1].
+    convs_.back()->bias.fill_(0.5);
     for (auto& conv : convs_) {
         conv->weight.set_data(conv->weight.contiguous(at::MemoryFormat::ChannelsLast));
     }
@@ -94,7 +97,7 @@ torch::Tensor VggDecoderImpl::forward(const torch::Tensor& features) {
         throw ConfigError("decoder " + level_ + " expects features [N," + std::to_string(channels) + ",h,w], got " +
                           shape_string(features.sizes().vec()));
     }
-    torch::Tensor x = features.contiguous(at::MemoryFormat::ChannelsLast);
+    torch::Tensor x = (features * input_scale_.to(features.scalar_type())).contiguous(at::MemoryFormat::ChannelsLast);
     std::size_t conv = 0;
     for (const Step step : steps_) {
         if (step == Step::Upsample) {
@@ -108,6 +111,15 @@ torch::Tensor VggDecoderImpl::forward(const torch::Tensor& features) {
         }
     }
     return x;
+}
+
+void VggDecoderImpl::set_input_scale(double scale) {
+    const torch::NoGradGuard no_grad;
+    input_scale_.fill_(scale);
+}
+
+double VggDecoderImpl::input_scale() const {
+    return input_scale_.item<double>();
 }
 
 TensorMap VggDecoderImpl::export_tensors() {

@@ -19,6 +19,12 @@ class VggDecoderImpl : public torch::nn::Module {
     // features [N,C,h,w] of `level` -> RGB [N,3,h*s,w*s] in [0,1] (not clamped), s = the level's stride.
     torch::Tensor forward(const torch::Tensor& features);
     const std::string& level() const { return level_; }
+    // Features are multiplied by this before the first convolution. The Caffe VGG's activations
+    // are in the tens to hundreds (its input is 0-255), which default-initialised convolutions turn
+    // into outputs far outside [0,1]; the trainer sets it to 1/RMS of the first batch's features.
+    // Stored with the weights ("input_scale").
+    void set_input_scale(double scale);
+    double input_scale() const;
 
     // "conv0.weight", "conv0.bias", ... "convK.*" in execution order (conv0 reads the features,
     // the last one writes RGB); float32.
@@ -31,6 +37,7 @@ class VggDecoderImpl : public torch::nn::Module {
     std::string level_;
     std::vector<Step> steps_;
     std::vector<torch::nn::Conv2d> convs_;
+    torch::Tensor input_scale_;
 };
 TORCH_MODULE(VggDecoder);
 

@@ -78,12 +78,19 @@ TrainResult train_decoder(const FeatureModel& vgg, const TrainDecoderOptions& op
         return decoder->forward(features).to(torch::kFloat);
     };
 
+    bool calibrated = common.resume;
     train::TrainingHooks hooks;
     hooks.step = [&](std::int64_t /*step*/, const torch::Tensor& batch) {
         torch::Tensor target;
         {
             const torch::NoGradGuard no_grad;
             target = encode(batch);
+        }
+        if (!calibrated) {
+            // A fresh decoder sees features of order one (a resumed one has its scale from the checkpoint).
+            const double rms = target.to(torch::kFloat).pow(2).mean().sqrt().item<double>();
+            decoder->set_input_scale(rms > 0 ? 1.0 / rms : 1.0);
+            calibrated = true;
         }
         optimizer.zero_grad();
         const torch::Tensor decoded = decode(target);

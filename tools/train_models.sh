@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Trains the committed models with impasto's own command, one after another, each resumable:
+# run it again after an interruption and every model continues from its checkpoint.
+#
+#   tools/train_models.sh [BUILD_DIR]
+#
+# Photos: ../shared/datasets/bsds500 (BSDS500, research use only) and ../shared/images/content.
+# Paintings: ../shared/images/style. Checkpoints and previews go to $WORK (default /tmp/impasto-train).
+# Step counts are what a 2-core CPU managed in the time given; on a GPU raise them (STYLE_STEPS=40000).
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+build="${1:-$here/build}"
+impasto="$build/bin/impasto"
+shared="${IMPASTO_SHARED_DIR:-$here/../shared}"
+work="${WORK:-/tmp/impasto-train}"
+threads="${THREADS:-2}"
+styles="${STYLES:-starry_night the_scream great_wave composition_vii}"
+decoder_levels="${DECODER_LEVELS:-relu1_1 relu2_1 relu3_1 relu4_1}"
+data=(--data "$shared/datasets/bsds500" --data "$shared/images/content")
+mkdir -p "$work/previews" "$here/models/decoders"
+
+decoder_steps() {
+  case "$1" in
+    relu1_1) echo "${DECODER1_STEPS:-200}" ;;
+    relu2_1) echo "${DECODER2_STEPS:-300}" ;;
+    relu3_1) echo "${DECODER3_STEPS:-400}" ;;
+    *) echo "${DECODER4_STEPS:-400}" ;;
+  esac
+}
+
+style_steps() {
+  case "$1" in
+    starry_night) echo "${STYLE_STEPS:-500}" ;;
+    *) echo "${STYLE_STEPS:-300}" ;;
+  esac
+}
+
+resume_flag() { [[ -f "$1" ]] && echo --resume || true; }
+
+train_style() {
+  local style="$1" ckpt="$work/$1.ckpt"
+  "$impasto" train style --style "$shared/images/style/$style.jpg" "${data[@]}" -o "$here/models/$style.impasto" \
+    --width 0.5 --steps "$(style_steps "$style")" --batch 4 --crop 256 --style-size 256 --checkpoint "$ckpt" \
+    --checkpoint-every 50 --preview-every 100 --preview-content "$shared/images/content/tubingen.jpg" \
+    --preview-dir "$work/previews" --threads "$threads" $(resume_flag "$ckpt")
+}
+
+train_decoder() {
+  local level="$1" ckpt="$work/decoder-$1.ckpt"
+  "$impasto" train decoder --level "$level" "${data[@]}" -o "$here/models/decoders/vgg19-$level.impasto" \
+    --steps "$(decoder_steps "$level")" --batch 4 --crop 256 --checkpoint "$ckpt" --checkpoint-every 50 \
+    --threads "$threads" $(resume_flag "$ckpt")
+}
+
+for level in $decoder_levels; do
+  train_decoder "$level"
+done
+for style in $styles; do
+  train_style "$style"
+done
