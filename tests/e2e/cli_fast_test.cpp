@@ -84,7 +84,7 @@ TEST_F(CliFast, ModelStylizesOnePhotoAtItsOwnSize) {
     // A weight per style of the network, no more.
     expect_one_line_error(run("stylize " + q(dir_ / "content.png") + " --model " + q(model) +
                               " --style-weights 1,1,1,1,1,1,1,1,1 -o " + q(out_ / "p.png")),
-                          kConfigOrInput, "style_weights");
+                          kConfigOrInput, "one per style of the network");
     // The model's card is readable.
     const CliRun show = run("models show " + q(model));
     ASSERT_EQ(show.exit_code, 0) << show.err;
