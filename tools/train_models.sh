@@ -58,3 +58,10 @@ done
 for style in $styles; do
   train_style "$style"
 done
+# A style added to a trained network: only the new style's norm rows train (a higher rate suits them).
+if [[ " $styles " == *" starry_night "* ]]; then
+  "$impasto" train style --base "$here/models/starry_night.impasto" --style "$shared/images/style/the_scream.jpg" \
+    "${data[@]}" -o "$here/models/starry_scream.impasto" --steps "${ADD_STEPS:-100}" --lr 0.01 \
+    --checkpoint "$work/starry_scream.ckpt" --checkpoint-every 50 --threads "$threads" \
+    $(resume_flag "$work/starry_scream.ckpt")
+fi
