@@ -48,6 +48,23 @@ Image load_input(const std::string& path, const char* what) {
     }
 }
 
+// What FastStylizeOptions and ArbitraryOptions have in common: size, precision, colour and tiling.
+template <class Options>
+void apply_shared_options(const FastStylizeArgs& args, const SharedStylizeArgs& shared, Precision precision,
+                          Options& options) {
+    options.size = parse_fast_size(shared.size);
+    options.precision = precision;
+    if (!shared.color.empty()) {
+        options.color = parse_color(shared.color);
+    }
+    if (args.tile > 0) {
+        options.tiling.tile = args.tile;
+    }
+    if (args.tile_overlap_option->count() > 0) {
+        options.tiling.overlap = args.tile_overlap;
+    }
+}
+
 // Everything a run needs once the models are loaded: the transform and what the sidecar says.
 struct FastRun {
     ImageTransform transform;
@@ -68,17 +85,7 @@ FastRun prepare_model_run(const FastStylizeArgs& args, const SharedStylizeArgs& 
     run.network = StyleNetwork::load(file, device);
     FastStylizeOptions options;
     options.style_weights = args.style_weights;
-    options.size = parse_fast_size(shared.size);
-    options.precision = precision;
-    if (!shared.color.empty()) {
-        options.color = parse_color(shared.color);
-    }
-    if (args.tile > 0) {
-        options.tiling.tile = args.tile;
-    }
-    if (args.tile_overlap_option->count() > 0) {
-        options.tiling.overlap = args.tile_overlap;
-    }
+    apply_shared_options(args, shared, precision, options);
     options.validate(static_cast<int>(run.network->style_names().size()));
     run.description = {{"method", "model"},
                        {"model", file.string()},
@@ -119,17 +126,7 @@ FastRun prepare_arbitrary_run(const FastStylizeArgs& args, const SharedStylizeAr
     if (args.style_size_option->count() > 0) {
         options.style_size = args.style_size;
     }
-    options.size = parse_fast_size(shared.size);
-    options.precision = precision;
-    if (!shared.color.empty()) {
-        options.color = parse_color(shared.color);
-    }
-    if (args.tile > 0) {
-        options.tiling.tile = args.tile;
-    }
-    if (args.tile_overlap_option->count() > 0) {
-        options.tiling.overlap = args.tile_overlap;
-    }
+    apply_shared_options(args, shared, precision, options);
     options.validate();
 
     auto styles = std::make_shared<std::vector<ArbitraryStyle>>();

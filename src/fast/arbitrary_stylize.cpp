@@ -4,6 +4,7 @@
 #include "fast/arbitrary_impl.h"
 #include "fast/feature_transforms.h"
 #include "fast/tiling.h"
+#include "gatys/objective.h"
 #include "impasto/color.h"
 #include "impasto/error.h"
 #include "nn/vgg.h"
@@ -16,17 +17,6 @@ namespace impasto {
 namespace {
 
 using fast::AffineMap;
-
-c10::ScalarType autocast_dtype(Precision precision) {
-    switch (precision) {
-    case Precision::Bf16:
-        return c10::kBFloat16;
-    case Precision::Fp16:
-        return c10::kHalf;
-    default:
-        return c10::kFloat;
-    }
-}
 
 // One style's statistics at one level: mean and std (AdaIN) or mean and covariance (WCT).
 struct LevelStyle {
@@ -199,7 +189,7 @@ Image stylize_arbitrary(const FeatureModel& encoder, const DecoderSet& decoders,
     const std::vector<std::string> levels = resolve_levels(options, decoders);
     const torch::InferenceMode inference;
     const torch::Device device = nn::to_torch(encoder.device());
-    Run run{encoder.impl(), decoders.impl(), options, device, autocast_dtype(options.precision), {}, {}, {}};
+    Run run{encoder.impl(), decoders.impl(), options, device, gatys::autocast_dtype(options.precision), {}, {}, {}};
 
     const Image image = options.size > 0 ? resize_long_side(content, options.size) : content;
     // The styles' statistics at every level, from one encoder pass each.

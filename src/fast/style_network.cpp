@@ -2,6 +2,7 @@
 #include "core/tensor_image.h"
 #include "fast/style_network_impl.h"
 #include "fast/tiling.h"
+#include "gatys/objective.h"
 #include "impasto/color.h"
 #include "impasto/error.h"
 #include "nn/vgg.h"
@@ -17,18 +18,6 @@ void require(bool ok, const std::string& field, const std::string& value, const 
     if (!ok) {
         throw ConfigError(fmt::format("{} = {} is out of range; allowed: {}", field, value, allowed));
     }
-}
-
-c10::ScalarType autocast_dtype(Precision precision) {
-    switch (precision) {
-    case Precision::Bf16:
-        return c10::kBFloat16;
-    case Precision::Fp16:
-        return c10::kHalf;
-    case Precision::Fp32:
-        break;
-    }
-    return c10::kFloat;
 }
 
 // A private copy for runs that capture normalisation statistics, so the shared net stays stateless.
@@ -150,7 +139,7 @@ Image stylize_fast(const StyleNetwork& network, const Image& content, const Fast
         mix = torch::tensor(weights, torch::kFloat);
         mix = (mix / mix.sum()).to(device);
     }
-    const detail::AutocastGuard autocast(device.type(), autocast_dtype(options.precision));
+    const detail::AutocastGuard autocast(device.type(), gatys::autocast_dtype(options.precision));
     const torch::Tensor x = detail::image_to_tensor(input, device);
 
     // Tile when asked to, or when the whole image's working memory exceeds the budget.
