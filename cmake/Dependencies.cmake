@@ -14,3 +14,7 @@ endif()
 if(IMPASTO_BUILD_BENCH)
   find_package(benchmark REQUIRED)
 endif()
+# The studio: cpp-httplib (Debian ships a compiled library with pkg-config only) and SQLite.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+find_package(SQLite3 REQUIRED)

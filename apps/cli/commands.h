@@ -21,5 +21,6 @@ void setup_study(CLI::App& app, CliState& state);
 void setup_reconstruct(CLI::App& app, CliState& state);
 void setup_models(CLI::App& app, CliState& state);
 void setup_train(CLI::App& app, CliState& state);
+void setup_serve(CLI::App& app, CliState& state);
 
 } // namespace impasto::cli

@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
     impasto::cli::setup_reconstruct(app, state);
     impasto::cli::setup_models(app, state);
     impasto::cli::setup_train(app, state);
+    impasto::cli::setup_serve(app, state);
 
     try {
         app.parse(argc, argv);

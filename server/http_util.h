@@ -1,0 +1,25 @@
+#pragma once
+// Small pieces every route uses: JSON replies, JSON errors, body and query parsing, and the
+// handler guard that turns exceptions into JSON errors.
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace impasto::studio {
+
+void send_json(httplib::Response& res, int status, const nlohmann::json& body);
+void send_error(httplib::Response& res, int status, const std::string& code, const std::string& message);
+
+// Throws StudioError 400 when the body is not JSON.
+nlohmann::json parse_json_body(const httplib::Request& req);
+// Query parameter as an integer in [low, high]; `fallback` when absent. Throws StudioError 400.
+int query_int(const httplib::Request& req, const std::string& name, int fallback, int low, int high);
+
+// Runs `handler`, answering StudioError with its status, the library's errors with 400 (bad
+// input or settings) or 500, and anything else with 500 "internal".
+httplib::Server::Handler guarded(httplib::Server::Handler handler);
+
+// The text of a CSV field, quoted when it holds a comma, quote or line break.
+std::string csv_field(const std::string& text);
+
+} // namespace impasto::studio

@@ -1,0 +1,57 @@
+// GET /api/info, GET /api/defaults, and the page itself (compiled in: nothing is read from disk).
+#include "impasto/device.h"
+#include "impasto/version.h"
+#include "server/http_util.h"
+#include "server/routes.h"
+#include "server/web_assets.h"
+
+namespace impasto::studio {
+
+using nlohmann::json;
+
+void add_info_routes(httplib::Server& server, StudioContext& context) {
+    server.Get("/api/info", guarded([&context](const httplib::Request&, httplib::Response& res) {
+                   const QueueCounts counts = context.queue.counts();
+                   const StudioOptions& options = context.options;
+                   send_json(res, 200,
+                             json{{"version", IMPASTO_VERSION},
+                                  {"torch_version", torch_version()},
+                                  {"device", options.device.str()},
+                                  {"threads", options.threads},
+                                  {"workers", options.workers},
+                                  {"precision", to_string(options.precision)},
+                                  {"weight_set", options.weight_set},
+                                  {"queue",
+                                   {{"queued", counts.queued},
+                                    {"running", counts.running},
+                                    {"done", counts.done},
+                                    {"failed", counts.failed},
+                                    {"cancelled", counts.cancelled}}},
+                                  {"limits",
+                                   {{"max_upload_bytes", options.max_upload_bytes},
+                                    {"max_pixels", options.max_pixels},
+                                    {"max_output_side", options.max_output_side},
+                                    {"max_event_streams", options.max_event_streams}}},
+                                  {"event_streams_open", context.hub.open_streams()},
+                                  {"token_required", !options.token.empty()}});
+               }));
+    server.Get("/api/defaults", guarded([&context](const httplib::Request&, httplib::Response& res) {
+                   send_json(res, 200, defaults_json(context.catalog));
+               }));
+}
+
+void add_static_routes(httplib::Server& server) {
+    server.Get(R"(/|/index\.html|/assets/[A-Za-z0-9_.-]{1,128})",
+               [](const httplib::Request& req, httplib::Response& res) {
+                   const WebAsset* asset = find_web_asset(req.path == "/" ? "/index.html" : req.path);
+                   if (asset == nullptr) {
+                       send_error(res, 404, "not_found", "no such page");
+                       return;
+                   }
+                   res.set_header("Cache-Control", "no-cache");
+                   res.set_content(reinterpret_cast<const char*>(asset->data), asset->size,
+                                   std::string(asset->content_type).c_str());
+               });
+}
+
+} // namespace impasto::studio

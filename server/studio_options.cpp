@@ -1,0 +1,44 @@
+#include "server/studio_options.h"
+
+#include "impasto/error.h"
+
+#include <fmt/format.h>
+
+namespace impasto::studio {
+
+bool is_loopback_host(const std::string& host) {
+    return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
+}
+
+void StudioOptions::validate() const {
+    auto require_range = [](const char* field, std::int64_t value, std::int64_t low, std::int64_t high) {
+        if (value < low || value > high) {
+            throw ConfigError(fmt::format("{} = {} is out of range; allowed: {}..{}", field, value, low, high));
+        }
+    };
+    if (host.empty()) {
+        throw ConfigError("host is empty; give an address to bind, e.g. 127.0.0.1");
+    }
+    require_range("port", port, 0, 65535);
+    require_range("workers", workers, 1, 64);
+    require_range("max_event_streams", max_event_streams, 1, 1024);
+    require_range("max_upload_bytes", max_upload_bytes, 1024, 4LL * 1024 * 1024 * 1024);
+    require_range("max_pixels", max_pixels, 64, 1'000'000'000);
+    require_range("max_output_side", max_output_side, 16, 16384);
+    require_range("preview_every", preview_every, 0, 100000);
+    require_range("preview_side", preview_side, 16, 4096);
+    require_range("threads", threads, 1, 1024);
+    if (data_dir.empty()) {
+        throw ConfigError("data folder is not set; give one for the queue, uploads and results");
+    }
+    if (!is_loopback_host(host) && token.empty()) {
+        throw ConfigError(fmt::format("host = {} is not a loopback address: a --token is required, and every "
+                                      "request must then carry it",
+                                      host));
+    }
+    if (!token.empty() && token.size() < 8) {
+        throw ConfigError(fmt::format("token is {} characters long; allowed: at least 8", token.size()));
+    }
+}
+
+} // namespace impasto::studio

@@ -1,0 +1,41 @@
+#pragma once
+// Everything `impasto serve` can be told, with its defaults defined once here: the CLI's help,
+// the server and GET /api/info read this struct.
+#include "impasto/device.h"
+#include "impasto/stylize_options.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+namespace impasto::studio {
+
+struct StudioOptions {
+    std::string host = "127.0.0.1";
+    int port = 8765;                // 0 = any free port (the chosen one is reported once listening)
+    std::filesystem::path data_dir; // the queue's database, uploads and results; required
+    // Required when `host` is not a loopback address; then every request must carry it.
+    std::string token;
+    int workers = 1;            // jobs run at once; each shares the loaded weights
+    int max_event_streams = 16; // open /events streams; the HTTP pool is sized above this
+    std::int64_t max_upload_bytes = 32LL * 1024 * 1024;
+    std::int64_t max_pixels = 40'000'000; // decode limit of an upload, checked on its header
+    int max_output_side = 2048;           // largest `size` a job may ask for
+    int preview_every = 10;               // optimiser iterations between live previews
+    int preview_side = 512;               // long side of a preview image
+    std::filesystem::path gallery_dir;    // ../shared/images: style/ paintings, content/ samples; "" = none
+    std::filesystem::path models_dir;     // fast-style models, and decoders/ for arbitrary style
+    std::filesystem::path weights_dir;    // installed VGG weight sets
+    std::string weight_set = "vgg19.caffe";
+    Device device;                         // resolved by the caller (the library never picks one)
+    Precision precision = Precision::Fp32; // resolved by the caller ("auto" is the CLI's business)
+    int threads = 1;                       // intra-op threads shared by the workers
+
+    // Throws ConfigError naming the field, the value and the allowed range.
+    void validate() const;
+};
+
+// 127.0.0.1 (any 127/8 address), ::1 and "localhost".
+bool is_loopback_host(const std::string& host);
+
+} // namespace impasto::studio
