@@ -169,10 +169,13 @@ JobRequest resolve_job_request(const json& body, const StudioCatalog& catalog) {
         params = method_defaults(JobMethod::Arbitrary, catalog);
         break;
     }
-    for (const auto& [key, value] : given.items()) {
+    for (const auto& item : given.items()) {
+        const std::string& key = item.key();
+        const json& value = item.value();
         const auto spec = std::find_if(specs.begin(), specs.end(), [&](const ParamSpec& s) { return key == s.name; });
         if (spec == specs.end()) {
             std::vector<std::string> known;
+            known.reserve(specs.size());
             for (const ParamSpec& s : specs) {
                 known.emplace_back(s.name);
             }

@@ -23,7 +23,7 @@ json iso_time(std::int64_t unix_ms) {
     if (unix_ms <= 0) {
         return nullptr;
     }
-    const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
+    const auto seconds = static_cast<std::time_t>(unix_ms / 1000);
     std::tm utc{};
     gmtime_r(&seconds, &utc);
     std::array<char, 32> text{};

@@ -41,17 +41,16 @@ void add_info_routes(httplib::Server& server, StudioContext& context) {
 }
 
 void add_static_routes(httplib::Server& server) {
-    server.Get(R"(/|/index\.html|/assets/[A-Za-z0-9_.-]{1,128})",
-               [](const httplib::Request& req, httplib::Response& res) {
-                   const WebAsset* asset = find_web_asset(req.path == "/" ? "/index.html" : req.path);
-                   if (asset == nullptr) {
-                       send_error(res, 404, "not_found", "no such page");
-                       return;
-                   }
-                   res.set_header("Cache-Control", "no-cache");
-                   res.set_content(reinterpret_cast<const char*>(asset->data), asset->size,
-                                   std::string(asset->content_type).c_str());
-               });
+    server.Get(
+        R"(/|/index\.html|/assets/[A-Za-z0-9_.-]{1,128})", [](const httplib::Request& req, httplib::Response& res) {
+            const WebAsset* asset = find_web_asset(req.path == "/" ? "/index.html" : req.path);
+            if (asset == nullptr) {
+                send_error(res, 404, "not_found", "no such page");
+                return;
+            }
+            res.set_header("Cache-Control", "no-cache");
+            res.set_content(reinterpret_cast<const char*>(asset->data), asset->size, std::string(asset->content_type));
+        });
 }
 
 } // namespace impasto::studio

@@ -67,7 +67,7 @@ void add_vote_routes(httplib::Server& server, StudioContext& context) {
                     const JobRecord b = require_done(context, body, "b");
                     const std::string winner = body.value("winner", "");
                     if (winner != "a" && winner != "b") {
-                        throw StudioError(400, "bad_request", "winner: expected \"a\" or \"b\"");
+                        throw StudioError(400, "bad_request", R"(winner: expected "a" or "b")");
                     }
                     if (a.id == b.id || a.content_id != b.content_id) {
                         throw StudioError(400, "bad_request", "a and b must be two jobs on the same content");

@@ -118,7 +118,7 @@ int StudioServer::start() {
     const int threads = s.options.max_event_streams + kSpareHttpThreads;
     http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
     // Multipart framing adds a little to the file; the upload route checks the file itself.
-    http.set_payload_max_length(static_cast<std::size_t>(s.options.max_upload_bytes) + 64 * 1024);
+    http.set_payload_max_length(static_cast<std::size_t>(s.options.max_upload_bytes) + 64U * 1024U);
     http.set_read_timeout(30, 0);
     http.set_write_timeout(30, 0);
 

@@ -107,7 +107,7 @@ void setup_serve(CLI::App& app, CliState& state) {
     cmd->add_option("--max-streams", args->options.max_event_streams,
                     fmt::format("Open progress streams at most [default: {}]", defaults.max_event_streams));
     cmd->add_option("--max-upload-mb", args->max_upload_mb,
-                    fmt::format("Largest upload in MiB [default: {}]", defaults.max_upload_bytes / (1024 * 1024)));
+                    fmt::format("Largest upload in MiB [default: {}]", defaults.max_upload_bytes / (1024LL * 1024LL)));
     cmd->add_option(
         "--max-pixels", args->options.max_pixels,
         fmt::format("Largest upload in pixels, checked before decoding [default: {}]", defaults.max_pixels));
