@@ -316,7 +316,8 @@ std::string settings_key(const JobRequest& request) {
     return fmt::format("{}-{:016x}", to_string(request.method), hash);
 }
 
-std::string settings_label(const JobRequest& request, const StudioCatalog& catalog) {
+std::string settings_label(const JobRequest& request, const StudioCatalog& catalog,
+                           const std::vector<std::string>& style_names) {
     std::string label = to_string(request.method);
     json defaults;
     switch (request.method) {
@@ -333,15 +334,16 @@ std::string settings_label(const JobRequest& request, const StudioCatalog& catal
         label += " " + request.params.at("transform").get<std::string>();
         break;
     }
-    for (const std::string& style : request.styles) {
-        label += " · " + (style.size() > 2 && style[1] == '_' ? style.substr(2) : style);
+    for (std::size_t i = 0; i < request.styles.size(); ++i) {
+        label += " · " + (i < style_names.size() ? style_names[i] : request.styles[i]);
     }
     for (const auto& [key, value] : request.params.items()) {
         if (key == "seed" || key == "preset" || key == "model" || key == "transform") {
             continue;
         }
         if (!defaults.contains(key) || defaults[key] != value) {
-            label += " · " + key + " " + (value.is_string() ? value.get<std::string>() : value.dump());
+            const std::string text = value.is_string() ? value.get<std::string>() : value.dump();
+            label += " · " + key + " " + (text.empty() ? "none" : text);
         }
     }
     return label;

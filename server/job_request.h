@@ -59,7 +59,9 @@ ArbitraryOptions to_arbitrary_options(const nlohmann::json& params);
 
 // Equal for jobs that differ only in content, seed or parent: the unit that votes rank.
 std::string settings_key(const JobRequest& request);
-// "optimisation · g_starry_night · style_weight 100": the method, the styles and what differs from the defaults.
-std::string settings_label(const JobRequest& request, const StudioCatalog& catalog);
+// "optimisation default · starry_night · style_weight 100": the method, the styles (by the display
+// names given, one per style) and what differs from the defaults.
+std::string settings_label(const JobRequest& request, const StudioCatalog& catalog,
+                           const std::vector<std::string>& style_names);
 
 } // namespace impasto::studio

@@ -67,7 +67,11 @@ void add_job_routes(httplib::Server& server, StudioContext& context) {
                     JobRecord record;
                     record.id = new_job_id();
                     json stored = to_json(request);
-                    stored["label"] = settings_label(request, context.catalog);
+                    std::vector<std::string> style_names;
+                    for (const std::string& style : request.styles) {
+                        style_names.push_back(std::filesystem::path(context.images.find(style)->name).stem().string());
+                    }
+                    stored["label"] = settings_label(request, context.catalog, style_names);
                     record.request_json = stored.dump();
                     record.content_id = request.content;
                     record.settings_key = settings_key(request);

@@ -108,8 +108,13 @@ TEST(StudioJobRequest, TheSettingsKeyIgnoresSeedAndContentButNotSettings) {
     EXPECT_EQ(key(base), key(other_content));
     EXPECT_NE(key(base), key(other_weight));
     EXPECT_NE(key(base), key(other_style));
-    const std::string label = settings_label(resolve_job_request(other_weight, catalog), catalog);
+    const std::string label = settings_label(resolve_job_request(other_weight, catalog), catalog, {"my painting"});
     EXPECT_NE(label.find("style_weight 100"), std::string::npos) << label;
+    EXPECT_NE(label.find("my painting"), std::string::npos) << label;
+    json one_scale = base;
+    one_scale["params"]["schedule"] = "";
+    const std::string single = settings_label(resolve_job_request(one_scale, catalog), catalog, {"x"});
+    EXPECT_NE(single.find("schedule none"), std::string::npos) << single;
     EXPECT_EQ(label.find("seed"), std::string::npos) << label;
 }
 

@@ -1,0 +1,237 @@
+// The Create panel: the method, the images and the parameters of a new job. Every parameter and
+// its default comes from GET /api/defaults; only the values that differ from the defaults (of the
+// chosen preset, for optimisation) are sent, so the server's label names what was changed.
+import { api } from "./api.js";
+import { h, replaceChildren } from "./dom.js";
+import { ImagePicker } from "./images.js";
+import { showError, showInfo } from "./notices.js";
+import { createParamField, sameValue } from "./params.js";
+const METHODS = [
+    { method: "optimisation", title: "Optimisation", blurb: "Gatys et al.: any style, best quality, minutes" },
+    { method: "fast", title: "Fast model", blurb: "a trained network: its own styles, under a second" },
+    { method: "arbitrary", title: "Arbitrary style", blurb: "AdaIN / WCT: any style in one pass, seconds" },
+];
+// Shown under "More parameters"; the rest are on view.
+const ADVANCED = new Set([
+    "content_layers",
+    "style_layers",
+    "tv_weight",
+    "optimizer",
+    "pooling",
+    "loss_scaling",
+    "style_scale",
+    "precision",
+    "style_blend",
+    "levels",
+    "init",
+]);
+export class JobForm {
+    constructor(defaults, images, onSubmitted) {
+        this.defaults = defaults;
+        this.images = images;
+        this.onSubmitted = onSubmitted;
+        this.method = "optimisation";
+        this.fields = new Map();
+        this.parent = null;
+        this.methodTabs = h("div", { class: "method-tabs", role: "radiogroup", "aria-label": "Method" });
+        this.paramsBox = h("div", { class: "params", "data-testid": "params" });
+        this.parentBanner = h("div", { class: "parent-banner", "data-testid": "rerun-banner", hidden: true });
+        this.methodNote = h("p", { class: "method-note", "data-testid": "method-note" });
+        this.startButton = h("button", { type: "submit", class: "primary", "data-testid": "start-job" }, "Start");
+        this.readiness = h("span", { class: "readiness muted", "data-testid": "start-hint" });
+        const form = h("form", { class: "job-form", "data-testid": "job-form", novalidate: true }, this.parentBanner, h("fieldset", { class: "method-fieldset" }, h("legend", {}, "Method"), this.methodTabs, this.methodNote), images.contentSection, images.styleSection, h("fieldset", { class: "params-fieldset" }, h("legend", {}, "Parameters"), this.paramsBox), h("div", { class: "form-actions" }, this.startButton, this.readiness));
+        form.addEventListener("submit", (event) => {
+            event.preventDefault();
+            void this.submit();
+        });
+        this.element = form;
+        const first = METHODS.find((m) => this.spec(m.method).available)?.method ?? "optimisation";
+        this.setMethod(first);
+    }
+    spec(method) {
+        return this.defaults[method];
+    }
+    // Defaults the fields are compared against: the chosen preset's, for optimisation.
+    baseline(method, values) {
+        const spec = this.spec(method);
+        const preset = values?.["preset"];
+        if (method === "optimisation" && typeof preset === "string" && spec.presets?.[preset]) {
+            return spec.presets[preset];
+        }
+        return spec.defaults;
+    }
+    setMethod(method, values) {
+        this.method = method;
+        const spec = this.spec(method);
+        replaceChildren(this.methodTabs, METHODS.map((m) => {
+            const available = this.spec(m.method).available;
+            const button = h("button", {
+                type: "button",
+                role: "radio",
+                class: `method-tab${m.method === method ? " active" : ""}`,
+                "aria-checked": m.method === method ? "true" : "false",
+                "data-testid": `method-${m.method}`,
+                disabled: !available,
+                title: available ? m.blurb : unavailableReason(m.method),
+                onclick: () => this.setMethod(m.method),
+            }, h("span", { class: "method-title" }, m.title), h("span", { class: "method-blurb" }, available ? m.blurb : unavailableReason(m.method)));
+            return button;
+        }));
+        this.methodNote.textContent =
+            method === "fast" ? "The network holds its styles: choose a model below; no style image is needed." : "";
+        this.images.styleSection.hidden = method === "fast";
+        this.images.setMultipleStyles(method !== "fast");
+        this.buildFields(values);
+        this.updateReadiness();
+        if (!spec.available)
+            this.methodNote.textContent = unavailableReason(method);
+    }
+    buildFields(values) {
+        const spec = this.spec(this.method);
+        const baseline = this.baseline(this.method, values);
+        const start = { ...baseline, ...(values ?? {}) };
+        this.fields = new Map();
+        const basic = [];
+        const advanced = [];
+        for (const param of spec.parameters) {
+            let choices;
+            if (this.method === "fast" && param.name === "model")
+                choices = (spec.models ?? []).map((m) => m.name);
+            if (this.method === "optimisation" && param.name === "preset" && spec.presets)
+                choices = Object.keys(spec.presets);
+            const field = createParamField(param, start[param.name] ?? null, () => this.fieldChanged(param.name), choices);
+            field.setBaseline(baseline[param.name] ?? null);
+            this.fields.set(param.name, field);
+            (ADVANCED.has(param.name) ? advanced : basic).push(field.element);
+        }
+        const extra = this.methodExtras();
+        replaceChildren(this.paramsBox, h("div", { class: "field-grid" }, basic), extra, advanced.length
+            ? h("details", { class: "more-params", "data-testid": "more-params" }, h("summary", {}, `More parameters (${advanced.length})`), h("div", { class: "field-grid" }, advanced))
+            : null);
+    }
+    // What the method can use on this server: the fast models' styles, the decoder levels.
+    methodExtras() {
+        const spec = this.spec(this.method);
+        if (this.method === "fast") {
+            const name = this.fields.get("model")?.get().value;
+            const model = (spec.models ?? []).find((m) => m.name === name);
+            if (!model)
+                return null;
+            return h("p", { class: "field-help extras" }, `Styles of ${model.name}: ${model.styles.join(", ") || "—"}`);
+        }
+        if (this.method === "arbitrary" && spec.levels?.length) {
+            return h("p", { class: "field-help extras" }, `Decoder levels installed: ${spec.levels.join(", ")}`);
+        }
+        return null;
+    }
+    fieldChanged(name) {
+        if (this.method === "optimisation" && name === "preset") {
+            const preset = this.fields.get("preset")?.get().value;
+            const values = this.baseline("optimisation", { preset: preset ?? "default" });
+            this.buildFields({ ...values });
+            showInfo(`Parameters set to the defaults of preset '${String(preset)}'`);
+        }
+        else if (this.method === "fast" && name === "model") {
+            const current = this.currentValues();
+            this.buildFields(current);
+        }
+        this.updateReadiness();
+    }
+    currentValues() {
+        const values = {};
+        for (const [name, field] of this.fields) {
+            const { value, error } = field.get();
+            if (error === null)
+                values[name] = value;
+        }
+        return values;
+    }
+    imagesChanged() {
+        this.updateReadiness();
+    }
+    missing() {
+        if (!this.spec(this.method).available)
+            return unavailableReason(this.method);
+        if (!this.images.content)
+            return "Choose or upload a content photo";
+        if (this.method !== "fast" && this.images.styles.length === 0)
+            return "Choose a style image";
+        const invalid = [...this.fields.values()].find((f) => f.get().error !== null);
+        if (invalid)
+            return `Check ${invalid.spec.name}: ${invalid.get().error}`;
+        return null;
+    }
+    updateReadiness() {
+        const missing = this.missing();
+        this.startButton.disabled = missing !== null;
+        this.startButton.textContent = this.parent ? "Start re-run" : "Start";
+        this.readiness.textContent = missing ?? this.changedSummary();
+    }
+    changedSummary() {
+        const changed = [...this.fields.values()].filter((f) => f.isChanged()).map((f) => f.spec.name);
+        return changed.length ? `Changed from the defaults: ${changed.join(", ")}` : "All parameters at their defaults";
+    }
+    // Pre-fills the form from a job, to re-run it with changes; the new job names it as its parent.
+    prefill(job) {
+        this.parent = job;
+        this.setMethod(job.method, job.params);
+        this.images.select(job.content, job.styles);
+        replaceChildren(this.parentBanner, h("span", {}, "Re-running ", h("strong", {}, job.settings_label || job.id), ": change what you like and start."), h("button", { type: "button", class: "link", "data-testid": "rerun-clear", onclick: () => this.clearParent(true) }, "Start afresh"));
+        this.parentBanner.hidden = false;
+        this.updateReadiness();
+    }
+    // After a re-run is submitted the values stay, to be changed again; "Start afresh" resets them.
+    clearParent(reset) {
+        this.parent = null;
+        this.parentBanner.hidden = true;
+        if (reset)
+            this.setMethod(this.method);
+        this.updateReadiness();
+    }
+    request() {
+        const params = {};
+        const baseline = this.baseline(this.method, this.currentValues());
+        for (const [name, field] of this.fields) {
+            const { value } = field.get();
+            const isPreset = this.method === "optimisation" && name === "preset";
+            if (isPreset || !sameValue(value, baseline[name]))
+                params[name] = value;
+        }
+        const body = {
+            method: this.method,
+            content: this.images.content,
+            styles: this.method === "fast" ? [] : this.images.styles,
+            params,
+        };
+        if (this.parent)
+            body.parent = this.parent.id;
+        return body;
+    }
+    async submit() {
+        const missing = this.missing();
+        if (missing) {
+            showError(new Error(missing));
+            return;
+        }
+        this.startButton.disabled = true;
+        try {
+            const job = await api.submit(this.request());
+            this.onSubmitted(job);
+            if (this.parent)
+                this.clearParent(false);
+        }
+        catch (error) {
+            showError(error, "Starting the job");
+        }
+        finally {
+            this.updateReadiness();
+        }
+    }
+}
+function unavailableReason(method) {
+    if (method === "fast")
+        return "No fast-style model is installed on this server (impasto models, impasto train).";
+    if (method === "arbitrary")
+        return "No decoders are installed on this server for arbitrary style.";
+    return "Not available on this server.";
+}

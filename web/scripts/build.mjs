@@ -1,0 +1,51 @@
+// `npm run build`: web/src (TypeScript) and web/static into web/dist, the folder CMake embeds.
+//   dist/index.html            static/index.html, with the list of modules filled in
+//   dist/assets/*.js           tsc's output (native ES modules, no bundler)
+//   dist/assets/<other static> style.css, icons
+// The output depends on the sources only (no timestamps, no hashes), because dist/ is committed
+// as the fallback for builds without npm.
+import { spawnSync } from "node:child_process";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const web = join(dirname(fileURLToPath(import.meta.url)), "..");
+const final = join(web, "dist");
+// Built beside dist/ and swapped in at the end: a failed build leaves the committed dist/ alone.
+const dist = join(web, ".dist-tmp");
+const assets = join(dist, "assets");
+const stat = join(web, "static");
+
+rmSync(dist, { recursive: true, force: true });
+mkdirSync(assets, { recursive: true });
+
+const tsc = join(web, "node_modules", "typescript", "bin", "tsc");
+const compiled = spawnSync(process.execPath, [tsc, "-p", join(web, "tsconfig.json"), "--outDir", assets], {
+  stdio: "inherit",
+});
+if (compiled.status !== 0) {
+  console.error("web build: tsc failed");
+  process.exit(compiled.status ?? 1);
+}
+
+const modules = readdirSync(assets).filter((f) => f.endsWith(".js")).sort();
+if (!modules.includes("app.js")) {
+  console.error("web build: tsc wrote no assets/app.js");
+  process.exit(1);
+}
+
+for (const file of readdirSync(stat).sort()) {
+  if (file === "index.html") continue;
+  copyFileSync(join(stat, file), join(assets, file));
+}
+
+const page = readFileSync(join(stat, "index.html"), "utf8");
+const marker = '["app.js"] /* modules */';
+if (!page.includes(marker)) {
+  console.error(`web build: static/index.html lacks the marker ${marker}`);
+  process.exit(1);
+}
+writeFileSync(join(dist, "index.html"), page.replace(marker, JSON.stringify(modules)));
+rmSync(final, { recursive: true, force: true });
+renameSync(dist, final);
+console.log(`web build: dist/index.html and ${readdirSync(join(final, "assets")).length} assets`);
