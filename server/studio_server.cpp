@@ -69,7 +69,7 @@ bool origin_allowed(const httplib::Request& req) {
     }
     const std::string origin = req.get_header_value("Origin");
     const std::string host = req.get_header_value("Host");
-    return origin == "http://" + host;
+    return origin == "http://" + host || origin == "https://" + host; // https: behind a TLS proxy
 }
 
 } // namespace

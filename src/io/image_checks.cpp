@@ -182,6 +182,37 @@ void probe_webp(const std::uint8_t* data, std::size_t size, ImageProbe& probe) {
     }
 }
 
+// The first image's size from IFD0 (tags ImageWidth 256 and ImageLength 257), so the pixel limit
+// holds before decoding here too. Anything unusual is left at 0: the limit is then checked after decoding.
+void probe_tiff(const std::uint8_t* data, std::size_t size, ImageProbe& probe) {
+    const bool little = data[0] == 'I';
+    const auto u16 = [&](std::size_t at) { return little ? le16(data + at) : be16(data + at); };
+    const auto u32 = [&](std::size_t at) { return little ? le32(data + at) : be32(data + at); };
+    if (size < 8) {
+        throw InputError("truncated TIFF (header incomplete)");
+    }
+    const std::size_t ifd = u32(4);
+    if (ifd < 8 || ifd + 2 > size) {
+        throw InputError(fmt::format("corrupt TIFF (first directory at byte {} of {})", ifd, size));
+    }
+    const std::size_t entries = u16(ifd);
+    for (std::size_t i = 0; i < entries && ifd + 2 + (i + 1) * 12 <= size; ++i) {
+        const std::size_t entry = ifd + 2 + i * 12;
+        const std::uint32_t tag = u16(entry);
+        const std::uint32_t type = u16(entry + 2);
+        if (tag != 256 && tag != 257) {
+            continue;
+        }
+        // SHORT (3) values sit in the first two bytes of the value field, LONG (4) fill it.
+        const std::int64_t value = type == 3 ? u16(entry + 8) : type == 4 ? u32(entry + 8) : 0;
+        (tag == 256 ? probe.width : probe.height) = value;
+    }
+    if (probe.width == 0 || probe.height == 0) {
+        probe.width = 0;
+        probe.height = 0;
+    }
+}
+
 } // namespace
 
 const char* format_name(ImageFormat format) {
@@ -238,7 +269,8 @@ ImageProbe probe_image(const std::uint8_t* data, std::size_t size) {
         probe_webp(data, size, probe);
         break;
     case ImageFormat::Tiff:
-        break; // dimensions live in an IFD anywhere in the file: checked after decoding
+        probe_tiff(data, size, probe);
+        break;
     case ImageFormat::Unknown:
         throw InputError("not an image (unrecognised format)");
     }

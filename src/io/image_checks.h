@@ -17,7 +17,7 @@ ImageFormat sniff_format(const std::uint8_t* data, std::size_t size);
 
 struct ImageProbe {
     ImageFormat format = ImageFormat::Unknown;
-    std::int64_t width = 0; // 0 when the header does not say (TIFF, unusual BMP headers)
+    std::int64_t width = 0; // 0 when the header does not say (BigTIFF, unusual TIFF and BMP headers)
     std::int64_t height = 0;
     bool has_alpha = false;  // the header announces transparency (PNG, WebP)
     int jpeg_components = 0; // 1 grey, 3 YCbCr/RGB, 4 CMYK/YCCK

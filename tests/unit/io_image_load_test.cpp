@@ -247,6 +247,28 @@ TEST(ImageLoad, PixelLimitIsCheckedBeforeDecoding) {
                             "image is 100000x100000 (10000000000 pixels), over the decode limit of 200000000 pixels");
 }
 
+// The same for TIFF, whose size sits in the first directory: a header claiming 70000x70000
+// (ImageWidth as LONG, ImageLength as SHORT), little- and big-endian.
+TEST(ImageLoad, TiffPixelLimitIsCheckedBeforeDecoding) {
+    TempDir dir;
+    const std::vector<std::uint8_t> little = {'I', 'I', 42, 0, 8, 0, 0, 0,                           // header, IFD at 8
+                                              2, 0,                                                  // 2 entries
+                                              0x00, 0x01, 4, 0, 1, 0, 0, 0, 0x70, 0x11, 0x01, 0x00, // 256 LONG 70000
+                                              0x01, 0x01, 3, 0, 1, 0, 0, 0, 0x70, 0x11, 0, 0,       // 257 SHORT 4464
+                                              0, 0, 0, 0};
+    const std::vector<std::uint8_t> big = {'M', 'M', 0, 42, 0, 0, 0, 8,
+                                           0, 2,
+                                           0x01, 0x00, 0, 4, 0, 0, 0, 1, 0x00, 0x01, 0x11, 0x70,
+                                           0x01, 0x01, 0, 4, 0, 0, 0, 1, 0x00, 0x01, 0x11, 0x70,
+                                           0, 0, 0, 0};
+    write_bytes(dir / "little.tif", little);
+    write_bytes(dir / "big.tif", big);
+    IMPASTO_EXPECT_CONTAINS(error_message<InputError>([&] { load_image(dir / "little.tif"); }),
+                            "image is 70000x4464 (312480000 pixels), over the decode limit");
+    IMPASTO_EXPECT_CONTAINS(error_message<InputError>([&] { load_image(dir / "big.tif"); }),
+                            "image is 70000x70000 (4900000000 pixels), over the decode limit");
+}
+
 TEST(ImageLoad, BadLimitsAreAConfigError) {
     ImageLoadLimits limits;
     limits.min_side = 0;
