@@ -267,6 +267,37 @@ TEST_F(StudioApi, AnOptimisationStreamsProgressAndPreviewsAndCanBeCancelledPartW
     expect_json_error(client.Post("/api/jobs/" + id + "/cancel", "", "application/json"), 409, "conflict");
 }
 
+// The studio runs the library exactly as the CLI does: the same settings give the same pixels.
+TEST_F(StudioApi, AnOptimisationGivesTheCliImageBitForBit) {
+    IMPASTO_REQUIRE_WEIGHTS();
+    ASSERT_NO_FATAL_FAILURE(start());
+    auto client = http();
+    save_image(gradient_image(64, 48, 12), temp_.path() / "content.png");
+    save_image(gradient_image(40, 40, 13), temp_.path() / "style.png");
+    const std::string content = body_json(upload(client, read_text(temp_.path() / "content.png"))).value("id", "");
+    const std::string style = body_json(upload(client, read_text(temp_.path() / "style.png"))).value("id", "");
+    const json job = submit(
+        client, {{"method", "optimisation"},
+                 {"content", content},
+                 {"styles", {style}},
+                 {"params", {{"size", 64}, {"iterations", 15}, {"schedule", ""}, {"init", "noise"}, {"seed", 5}}}});
+    ASSERT_EQ(wait_for_job(client, job.value("id", ""), {"done", "failed"}).value("state", ""), "done");
+    write_text(temp_.path() / "studio.png", client.Get("/api/jobs/" + job.value("id", "") + "/image")->body);
+
+    const CliRun cli_run =
+        run_cli("stylize " + shell_quote((temp_.path() / "content.png").string()) + " " +
+                    shell_quote((temp_.path() / "style.png").string()) +
+                    " --size 64 --iterations 15 --schedule none --init noise --seed 5 --threads 2 --quiet -o " +
+                    shell_quote((temp_.path() / "cli.png").string()),
+                temp_.path());
+    ASSERT_EQ(cli_run.exit_code, 0) << cli_run.err;
+    const Image from_studio = load_image(temp_.path() / "studio.png");
+    const Image from_cli = load_image(temp_.path() / "cli.png");
+    ASSERT_EQ(from_studio.width, from_cli.width);
+    ASSERT_EQ(from_studio.height, from_cli.height);
+    EXPECT_EQ(from_studio.rgb, from_cli.rgb);
+}
+
 TEST_F(StudioApi, AQueuedJobIsCancelledAtOnce) {
     ASSERT_NO_FATAL_FAILURE(start({"--workers", "1"}));
     auto client = http();
