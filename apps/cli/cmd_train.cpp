@@ -12,6 +12,7 @@
 #include <cctype>
 #include <cstdio>
 #include <fmt/format.h>
+#include <fmt/ranges.h> // fmt::join lives here from fmt 11 (LibTorch 2.x bundles it)
 #include <memory>
 #include <sstream>
 

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <fmt/core.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h> // fmt::join lives here from fmt 11 (LibTorch 2.x bundles it)
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>

@@ -4,6 +4,7 @@
 #include "impasto/error.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h> // fmt::join lives here from fmt 11 (LibTorch 2.x bundles it)
 #include <nlohmann/json.hpp>
 #include <sstream>
 

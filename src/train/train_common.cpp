@@ -11,6 +11,7 @@
 #include <cmath>
 #include <ctime>
 #include <fmt/format.h>
+#include <fmt/ranges.h> // fmt::join lives here from fmt 11 (LibTorch 2.x bundles it)
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
