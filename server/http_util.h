@@ -19,7 +19,4 @@ int query_int(const httplib::Request& req, const std::string& name, int fallback
 // input or settings) or 500, and anything else with 500 "internal".
 httplib::Server::Handler guarded(httplib::Server::Handler handler);
 
-// The text of a CSV field, quoted when it holds a comma, quote or line break.
-std::string csv_field(const std::string& text);
-
 } // namespace impasto::studio

@@ -132,12 +132,12 @@ void JobRunner::run(const JobRecord& job) {
             last_store = now;
             try {
                 queue_.set_progress(job.id, event.dump());
+                if (queue_.get(job.id).value_or(JobRecord{}).cancel_requested) {
+                    cancel(job.id); // requested through another server process sharing the queue
+                }
             } catch (const std::exception&) {
                 // Progress is advisory; a busy database must not fail the job.
             }
-        }
-        if (queue_.get(job.id).value_or(JobRecord{}).cancel_requested) {
-            cancel(job.id); // requested through another server process sharing the queue
         }
         return !should_stop(job.id);
     };

@@ -1,4 +1,5 @@
 // Pairs to compare, votes, the Bradley-Terry ranking and their CSV exports.
+#include "report/csv.h"
 #include "server/http_util.h"
 #include "server/job_view.h"
 #include "server/ranking.h"

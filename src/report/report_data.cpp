@@ -3,6 +3,7 @@
 #include "gatys/loss_history_json.h"
 #include "impasto/run_record.h"
 #include "impasto/study_report.h"
+#include "report/csv.h"
 #include "report/study_index.h"
 
 #include <algorithm>
@@ -11,10 +12,6 @@
 #include <nlohmann/json.hpp>
 
 namespace impasto {
-
-namespace {
-
-using Json = nlohmann::ordered_json;
 
 std::string csv_field(const std::string& text) {
     if (text.find_first_of(",\"\r\n") == std::string::npos) {
@@ -29,6 +26,10 @@ std::string csv_field(const std::string& text) {
     }
     return quoted + "\"";
 }
+
+namespace {
+
+using Json = nlohmann::ordered_json;
 
 void csv_row(std::string& out, const std::vector<std::string>& fields) {
     for (std::size_t i = 0; i < fields.size(); ++i) {

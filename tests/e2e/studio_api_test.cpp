@@ -48,7 +48,7 @@ TEST_F(StudioApi, InfoDefaultsAndThePageAreServed) {
 TEST_F(StudioApi, UploadIsCheckedByContentAndStoredOnce) {
     ASSERT_NO_FATAL_FAILURE(start());
     auto client = http();
-    const std::string png = png_bytes(gradient_image(40, 30, 1));
+    const std::string png = png_bytes(testing::gradient_image(40, 30));
     const json first = body_json(upload(client, png, "holiday.jpg", "image/jpeg")); // name and type lie
     EXPECT_EQ(first.value("format", ""), "PNG");
     EXPECT_EQ(first.value("width", 0), 40);
@@ -73,9 +73,9 @@ TEST_F(StudioApi, BadUploadsAreRefusedWithJsonErrors) {
     auto client = http();
     expect_json_error(upload(client, "this is not an image at all", "photo.png"), 400, "bad_image");
     expect_json_error(upload(client, "", "empty.png"), 400, "bad_image");
-    const std::string png = png_bytes(gradient_image(60, 60, 2));
+    const std::string png = png_bytes(testing::gradient_image(60, 60));
     expect_json_error(upload(client, png.substr(0, png.size() / 2), "half.png"), 400, "bad_image");
-    expect_json_error(upload(client, png_bytes(gradient_image(100, 80, 3))), 400, "too_many_pixels");
+    expect_json_error(upload(client, png_bytes(testing::gradient_image(100, 80))), 400, "too_many_pixels");
     std::string big(80 * 1024, '\0');
     std::copy(png.begin(), png.end(), big.begin()); // a PNG signature, then far too many bytes
     expect_json_error(upload(client, big, "big.png"), 413, "too_large");
@@ -111,7 +111,7 @@ TEST_F(StudioApi, NoRequestPathReachesTheFilesystem) {
         EXPECT_EQ(result->body.find("SQLite format"), std::string::npos) << path;
         EXPECT_EQ(result->body.find("cmake_minimum_required"), std::string::npos) << path;
     }
-    const std::string content = upload_id(client, 32, 32, 4);
+    const std::string content = upload_id(client, 32, 32);
     for (const std::string& bad : {"../../etc/passwd", "/etc/passwd", "u_../x", "g_..", "s_%2e%2e"}) {
         const json job{{"method", "arbitrary"}, {"content", content}, {"styles", {bad}}};
         expect_json_error(client.Post("/api/jobs", job.dump(), "application/json"), 400, "bad_request");
@@ -161,7 +161,7 @@ TEST(StudioServe, AnAddressOtherThanLoopbackNeedsAToken) {
 TEST_F(StudioApi, BadJobRequestsNameTheProblem) {
     ASSERT_NO_FATAL_FAILURE(start());
     auto client = http();
-    const std::string content = upload_id(client, 32, 32, 5);
+    const std::string content = upload_id(client, 32, 32);
     auto post = [&](const std::string& body) { return client.Post("/api/jobs", body, "application/json"); };
     expect_json_error(post("{not json"), 400, "bad_request");
     expect_json_error(post(json{{"method", "magic"}, {"content", content}}.dump()), 400, "bad_request");
@@ -186,7 +186,7 @@ TEST_F(StudioApi, BadJobRequestsNameTheProblem) {
 TEST_F(StudioApi, AFastJobRunsToAResultWithItsSidecar) {
     ASSERT_NO_FATAL_FAILURE(start());
     auto client = http();
-    const std::string content = upload_id(client, 72, 48, 6);
+    const std::string content = upload_id(client, 72, 48);
     const std::string model = first_fast_model(client);
     ASSERT_FALSE(model.empty());
     const json queued = submit(client, {{"method", "fast"}, {"content", content}, {"params", {{"precision", "fp32"}}}});
@@ -218,8 +218,8 @@ TEST_F(StudioApi, AnOptimisationStreamsProgressAndPreviewsAndCanBeCancelledPartW
     IMPASTO_REQUIRE_WEIGHTS();
     ASSERT_NO_FATAL_FAILURE(start({"--preview-every", "2"}));
     auto client = http();
-    const std::string content = upload_id(client, 64, 48, 7);
-    const std::string style = upload_id(client, 48, 48, 8);
+    const std::string content = upload_id(client, 64, 48);
+    const std::string style = upload_id(client, 48, 48);
     const json job = submit(client, {{"method", "optimisation"},
                                      {"content", content},
                                      {"styles", {style}},
@@ -272,8 +272,8 @@ TEST_F(StudioApi, AnOptimisationGivesTheCliImageBitForBit) {
     IMPASTO_REQUIRE_WEIGHTS();
     ASSERT_NO_FATAL_FAILURE(start());
     auto client = http();
-    save_image(gradient_image(64, 48, 12), temp_.path() / "content.png");
-    save_image(gradient_image(40, 40, 13), temp_.path() / "style.png");
+    save_image(testing::gradient_image(64, 48), temp_.path() / "content.png");
+    save_image(testing::gradient_image(40, 40), temp_.path() / "style.png");
     const std::string content = body_json(upload(client, read_text(temp_.path() / "content.png"))).value("id", "");
     const std::string style = body_json(upload(client, read_text(temp_.path() / "style.png"))).value("id", "");
     const json job = submit(
@@ -301,7 +301,7 @@ TEST_F(StudioApi, AnOptimisationGivesTheCliImageBitForBit) {
 TEST_F(StudioApi, AQueuedJobIsCancelledAtOnce) {
     ASSERT_NO_FATAL_FAILURE(start({"--workers", "1"}));
     auto client = http();
-    const std::string content = upload_id(client, 64, 64, 9);
+    const std::string content = upload_id(client, 64, 64);
     // A long first job keeps the only worker busy, so the second stays queued.
     const json first = submit(client, {{"method", "fast"}, {"content", content}, {"params", {{"size", 2048}}}});
     const json second = submit(client, {{"method", "fast"}, {"content", content}, {"params", {{"size", 48}}}});
@@ -317,7 +317,7 @@ TEST_F(StudioApi, AQueuedJobIsCancelledAtOnce) {
 TEST_F(StudioApi, EventStreamsAreCappedBelowTheHttpPool) {
     ASSERT_NO_FATAL_FAILURE(start({"--workers", "1", "--max-streams", "2"}));
     auto client = http();
-    const std::string content = upload_id(client, 64, 64, 10);
+    const std::string content = upload_id(client, 64, 64);
     std::vector<std::string> busy;
     for (int i = 0; i < 3; ++i) {
         busy.push_back(
@@ -357,7 +357,7 @@ TEST_F(StudioApi, EventStreamsAreCappedBelowTheHttpPool) {
 TEST_F(StudioApi, VotesRankSettingsWithBradleyTerryAndExportCsv) {
     ASSERT_NO_FATAL_FAILURE(start());
     auto client = http();
-    const std::string content = upload_id(client, 48, 48, 11);
+    const std::string content = upload_id(client, 48, 48);
     expect_json_error(client.Get("/api/compare/next"), 404, "not_found");
     const std::string small =
         submit(client, {{"method", "fast"}, {"content", content}, {"params", {{"size", 32}}}}).value("id", "");

@@ -32,8 +32,8 @@ TEST(StudioDurability, KillNineMidJobLosesNothing) {
     StudioProcess server(temp.path() / "data");
     ASSERT_NO_FATAL_FAILURE(server.start({"--workers", "1"}));
     auto client = server.client();
-    const std::string content = upload_id(client, 64, 48, 21);
-    const std::string style = upload_id(client, 48, 48, 22);
+    const std::string content = upload_id(client, 64, 48);
+    const std::string style = upload_id(client, 48, 48);
 
     std::vector<std::string> quick;
     for (int i = 0; i < 3; ++i) {

@@ -4,6 +4,7 @@
 #include "e2e_process.h"
 #include "e2e_util.h"
 #include "impasto/image.h"
+#include "unit/io_image_fixtures.h"
 
 #include <chrono>
 #include <httplib.h>
@@ -93,22 +94,6 @@ class StudioProcess {
     int starts_ = 0;
 };
 
-inline Image gradient_image(int width, int height, unsigned seed) {
-    Image image;
-    image.width = width;
-    image.height = height;
-    image.rgb.resize(static_cast<std::size_t>(width) * height * 3);
-    for (int y = 0; y < height; ++y) {
-        for (int x = 0; x < width; ++x) {
-            float* p = image.pixel(x, y);
-            p[0] = static_cast<float>(x) / width;
-            p[1] = static_cast<float>(y) / height;
-            p[2] = static_cast<float>((x * 7 + y * 13 + seed * 31) % 97) / 96.0F;
-        }
-    }
-    return image;
-}
-
 inline std::string png_bytes(const Image& image) {
     const std::vector<std::uint8_t> bytes = encode_png(image);
     return {bytes.begin(), bytes.end()};
@@ -124,9 +109,9 @@ inline json body_json(const httplib::Result& result) {
     return result ? json::parse(result->body, nullptr, false) : json();
 }
 
-// Uploads a synthetic photo and returns its id.
-inline std::string upload_id(httplib::Client& http, int width, int height, unsigned seed) {
-    const auto result = upload(http, png_bytes(gradient_image(width, height, seed)));
+// Uploads a synthetic photo and returns its id (images of different sizes get different ids).
+inline std::string upload_id(httplib::Client& http, int width, int height) {
+    const auto result = upload(http, png_bytes(testing::gradient_image(width, height)));
     EXPECT_TRUE(result && result->status == 201) << (result ? result->body : "no response");
     return body_json(result).value("id", "");
 }

@@ -13,7 +13,7 @@ TEST(StudioLoad, FiftyJobsFromTenClientsAllFinish) {
     StudioProcess server(temp.path() / "data");
     ASSERT_NO_FATAL_FAILURE(server.start({"--workers", "2", "--threads", "1"}));
     auto setup = server.client();
-    const std::string content = upload_id(setup, 48, 40, 31);
+    const std::string content = upload_id(setup, 48, 40);
 
     constexpr int kClients = 10;
     constexpr int kJobsPerClient = 5;
