@@ -6,10 +6,9 @@
 #include "impasto/error.h"
 
 #include <cstddef>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 namespace impasto {
 
