@@ -51,7 +51,7 @@ Device resolve_device(const std::string& text) {
 
 Precision resolve_precision(const std::string& text, const Device& device) {
     if (text == "auto") {
-        if (device.kind == DeviceKind::Cuda || cpu_has_native_bf16()) {
+        if (device.kind == DeviceKind::Cuda || (cpu_has_native_bf16() && cpu_bf16_available())) {
             return Precision::Bf16;
         }
         return Precision::Fp32;

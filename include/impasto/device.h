@@ -17,6 +17,10 @@ struct Device {
 bool cuda_available();
 // True where bf16 matrix work is native: AVX512_BF16 or AMX (read from /proc/cpuinfo).
 bool cpu_has_native_bf16();
+// True where this build's CPU kernels can run bf16 autocast at all (natively or emulated): probed
+// once per process with a small convolution, forward and backward. oneDNN refuses bf16 below
+// AVX-512 (and under ONEDNN_MAX_CPU_ISA=AVX2); runs asking for bf16 then throw ConfigError.
+bool cpu_bf16_available();
 // MemAvailable from /proc/meminfo, or free device memory for CUDA.
 std::int64_t available_memory_bytes(const Device& device);
 // Peak resident set size of this process (VmHWM), in bytes.

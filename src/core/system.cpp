@@ -1,6 +1,9 @@
 #include "core/torch_compat.h"
 #include "impasto/device.h"
 
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <dlfcn.h>
 #include <fstream>
 #include <sstream>
@@ -25,6 +28,23 @@ std::int64_t read_proc_kb(const char* file, const std::string& key) {
     return -1;
 }
 
+// oneDNN's own cap on the instruction sets it may use (ONEDNN_MAX_CPU_ISA, or DNNL_MAX_CPU_ISA in
+// older releases): below AVX512_CORE_BF16 its convolutions emulate bf16, so it is not native.
+// Setting it is also how the test suite is run on the fp32-only paths of a bf16 CPU.
+bool onednn_isa_allows_bf16() {
+    for (const char* variable : {"ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"}) {
+        const char* value = std::getenv(variable);
+        if (value == nullptr || *value == '\0') {
+            continue;
+        }
+        std::string isa(value);
+        std::transform(isa.begin(), isa.end(), isa.begin(), [](unsigned char c) { return std::toupper(c); });
+        return isa == "ALL" || isa.find("BF16") != std::string::npos || isa.find("FP16") != std::string::npos ||
+               isa.find("AMX") != std::string::npos;
+    }
+    return true;
+}
+
 } // namespace
 
 bool cuda_available() {
@@ -32,6 +52,9 @@ bool cuda_available() {
 }
 
 bool cpu_has_native_bf16() {
+    if (!onednn_isa_allows_bf16()) {
+        return false;
+    }
     std::ifstream in("/proc/cpuinfo");
     std::string line;
     while (std::getline(in, line)) {
@@ -40,6 +63,24 @@ bool cpu_has_native_bf16() {
         }
     }
     return false;
+}
+
+bool cpu_bf16_available() {
+    static const bool available = [] {
+        try {
+            const detail::AutocastGuard autocast(c10::DeviceType::CPU, c10::kBFloat16, /*check=*/false);
+            // Not torch::rand: the probe must not move the global generator a seeded run may use.
+            const torch::Tensor x = torch::linspace(0, 1, 243).view({1, 3, 9, 9}).requires_grad_();
+            const torch::Tensor w = torch::linspace(-1, 1, 108).view({4, 3, 3, 3});
+            // A convolution and a matrix product (the Gram matrices), forward and backward.
+            const torch::Tensor features = torch::conv2d(x, w, {}, 1, 1).flatten(1);
+            torch::mm(features, features.t()).sum().backward();
+            return x.grad().defined();
+        } catch (const std::exception&) { // c10::Error, or oneDNN's own dnnl::error
+            return false;
+        }
+    }();
+    return available;
 }
 
 std::int64_t available_memory_bytes(const Device& device) {

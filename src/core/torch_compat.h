@@ -1,5 +1,8 @@
 #pragma once
 // The only place that knows how LibTorch 1.13 (Debian) and 2.x (CUDA machines) differ.
+#include "impasto/device.h"
+#include "impasto/error.h"
+
 #include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 #include <torch/version.h>
@@ -13,9 +16,14 @@ inline constexpr bool kTorchAtLeast24 = TORCH_VERSION_MAJOR > 2 ||
 // exit. Autocast state is thread-local and LibTorch has no public RAII guard for it.
 class AutocastGuard {
   public:
-    AutocastGuard(c10::DeviceType device, c10::ScalarType dtype) : device_(device) {
+    // `check` is off only for the probe behind cpu_bf16_available().
+    AutocastGuard(c10::DeviceType device, c10::ScalarType dtype, bool check = true) : device_(device) {
         if (dtype == c10::kFloat) {
             return; // full precision: nothing to switch
+        }
+        if (check && device == c10::DeviceType::CPU && !cpu_bf16_available()) {
+            throw ConfigError("bf16 is not available on this CPU (its oneDNN kernels have no bf16 convolution for "
+                              "this instruction set); use fp32");
         }
         active_ = true;
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
