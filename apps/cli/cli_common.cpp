@@ -70,6 +70,20 @@ int resolve_threads(int requested) {
     return requested;
 }
 
+ImageLoadLimits decode_limits(std::int64_t max_pixels) {
+    if (max_pixels < 256 || max_pixels > (std::int64_t{1} << 40)) {
+        throw ConfigError("max-pixels = " + std::to_string(max_pixels) + " is out of range; allowed: 256..2^40");
+    }
+    ImageLoadLimits limits;
+    limits.max_pixels = max_pixels;
+    return limits;
+}
+
+std::string max_pixels_help(const std::string& what) {
+    return "Largest image in pixels: the decode limit of every input image, " + what +
+           " [default: " + std::to_string(kDefaultMaxPixels) + "]";
+}
+
 std::shared_ptr<const FeatureModel> load_model(const CliState& state, const std::string& weight_set,
                                                const Device& device) {
     const WeightStore store(state.weights_dir);

@@ -2,6 +2,7 @@
 // Helpers shared by the subcommands: device and precision resolution, model loading.
 #include "commands.h"
 #include "impasto/device.h"
+#include "impasto/image.h"
 #include "impasto/model.h"
 #include "impasto/stylize_options.h"
 
@@ -17,6 +18,10 @@ Device resolve_device(const std::string& text);
 Precision resolve_precision(const std::string& text, const Device& device);
 // 0 means every core.
 int resolve_threads(int requested);
+// --max-pixels: the decode limit of every image the command reads. Throws ConfigError outside 256..2^40.
+ImageLoadLimits decode_limits(std::int64_t max_pixels);
+// Help text of --max-pixels; `what` says where else the limit applies.
+std::string max_pixels_help(const std::string& what);
 std::shared_ptr<const FeatureModel> load_model(const CliState& state, const std::string& weight_set,
                                                const Device& device);
 // The command line as typed, for sidecars.

@@ -47,6 +47,13 @@ std::string join(const std::vector<std::string>& items, const char* separator) {
     return text;
 }
 
+// Each entry is one reconstruction of up to --iterations evaluations.
+void check_job_count(std::size_t count, const char* option) {
+    if (count > static_cast<std::size_t>(kMaxLayerEntries)) {
+        throw ConfigError(fmt::format("{} has {} entries; allowed: 1..{}", option, count, kMaxLayerEntries));
+    }
+}
+
 // "growing" -> the sets of Fig. 1; otherwise each item is one set, its layers joined by '+'.
 std::vector<std::vector<std::string>> parse_sets(const std::vector<std::string>& items) {
     if (items.size() == 1 && items.front() == "growing") {
@@ -73,9 +80,9 @@ std::vector<std::vector<std::string>> parse_sets(const std::vector<std::string>&
     return sets;
 }
 
-Image load_input(const std::string& file, const char* role) {
+Image load_input(const std::string& file, const char* role, std::int64_t max_pixels) {
     try {
-        return load_image(file);
+        return load_image(file, decode_limits(max_pixels));
     } catch (const Error& e) {
         rethrow_with_context(InputError(e.what()), role);
     }
@@ -125,7 +132,8 @@ struct Job {
 int run_jobs(const ReconstructArgs& args, const CliState& state, const std::string& kind,
              const std::vector<Job>& jobs) {
     check_output_dir(args.output);
-    const Image input = load_input(args.image, kind == "content" ? "content image" : "style image");
+    const Image input =
+        load_input(args.image, kind == "content" ? "content image" : "style image", args.options.max_pixels);
     const Device device = resolve_device(args.device);
     const ReconstructOptions options = resolve_options(args, device);
     const int threads = resolve_threads(args.threads);
@@ -203,6 +211,7 @@ void run_content(const ReconstructArgs& args, CliState& state) {
         throw ConfigError("--layers is empty; give at least one layer (see `impasto layers`)");
     }
     check_layer_names(args.layers, "--layers");
+    check_job_count(args.layers.size(), "--layers");
     std::vector<Job> jobs;
     for (const std::string& layer : args.layers) {
         jobs.push_back({layer, {layer}, fs::path(args.output) / ("content_" + layer + ".png")});
@@ -212,6 +221,7 @@ void run_content(const ReconstructArgs& args, CliState& state) {
 
 void run_style(const ReconstructArgs& args, CliState& state) {
     const std::vector<std::vector<std::string>> sets = parse_sets(args.sets);
+    check_job_count(sets.size(), "--sets");
     std::vector<Job> jobs;
     for (std::size_t i = 0; i < sets.size(); ++i) {
         jobs.push_back({layer_set_label(sets[i]), sets[i], fs::path(args.output) / fmt::format("style_{}.png", i + 1)});
@@ -222,7 +232,7 @@ void run_style(const ReconstructArgs& args, CliState& state) {
 void run_features(const ReconstructArgs& args, const CliState& state) {
     check_layer_names({args.layer}, "--layer");
     check_output_path(args.output, {args.image});
-    const Image input = load_input(args.image, "image");
+    const Image input = load_input(args.image, "image", args.options.max_pixels);
     const Device device = resolve_device(args.device);
     set_num_threads(resolve_threads(args.threads));
     const Pooling pooling = parse_pooling(args.pooling);
@@ -275,6 +285,7 @@ void add_common(CLI::App* cmd, ReconstructArgs& args, bool optimises) {
     cmd->add_option("--device", args.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
     cmd->add_option("--threads", args.threads, "CPU threads; 0 = every core")->capture_default_str();
     cmd->add_option("--weights", args.weights, "Weight set (see `impasto weights status`)")->capture_default_str();
+    cmd->add_option("--max-pixels", args.options.max_pixels, max_pixels_help("and of the reconstructed image"));
 }
 
 } // namespace

@@ -50,6 +50,7 @@ struct StylizeArgs {
     int threads = 0;
     int save_every = 0;
     std::string weights = kDefaultWeightSet;
+    std::int64_t max_pixels = kDefaultMaxPixels;
     bool quiet = false;
 };
 
@@ -171,7 +172,8 @@ StylizeOptions build_options(const StylizeArgs& args, const Bound& bound) {
             throw ConfigError("size = '" + args.size + "' is not a number or 'auto'");
         }
         if (options.size <= 0) {
-            throw ConfigError("size = " + args.size + " is out of range; allowed: 16..16384 or auto");
+            throw ConfigError("size = " + args.size + " is out of range; allowed: 16.." +
+                              std::to_string(kMaxImageSide) + " or auto");
         }
     }
     return options;
@@ -206,6 +208,7 @@ void run_fast(const StylizeArgs& args, const Bound& bound, const FastStylizeArgs
     shared.threads = args.threads;
     shared.style_blend = args.style_blend;
     shared.weights = args.weights;
+    shared.max_pixels = args.max_pixels;
     shared.quiet = args.quiet;
     run_fast_stylize(fast, shared, state);
 }
@@ -224,13 +227,19 @@ void run_stylize(const StylizeArgs& args, const Bound& bound, CliState& state) {
         throw ConfigError(fmt::format("--style-blend has {} values for {} style images; give one per style",
                                       args.style_blend.size(), args.styles.size()));
     }
-    if (args.save_every < 0) {
-        throw ConfigError("save-every = " + std::to_string(args.save_every) + " is out of range; allowed: >= 0");
+    if (args.save_every < 0 || args.save_every > kMaxIterations) {
+        throw ConfigError("save-every = " + std::to_string(args.save_every) + " is out of range; allowed: 0.." +
+                          std::to_string(kMaxIterations));
     }
+    if (args.styles.size() > kMaxStyleImages) {
+        throw ConfigError(
+            fmt::format("style images = {} is out of range; allowed: 1..{}", args.styles.size(), kMaxStyleImages));
+    }
+    const ImageLoadLimits limits = decode_limits(args.max_pixels);
 
     Image content;
     try {
-        content = load_image(args.content);
+        content = load_image(args.content, limits);
     } catch (const Error& e) {
         rethrow_with_context(InputError(e.what()), "content image");
     }
@@ -238,7 +247,7 @@ void run_stylize(const StylizeArgs& args, const Bound& bound, CliState& state) {
     for (std::size_t i = 0; i < args.styles.size(); ++i) {
         StyleImage style;
         try {
-            style.image = load_image(args.styles[i]);
+            style.image = load_image(args.styles[i], limits);
         } catch (const Error& e) {
             rethrow_with_context(InputError(e.what()), "style image");
         }
@@ -249,16 +258,19 @@ void run_stylize(const StylizeArgs& args, const Bound& bound, CliState& state) {
     const Device device = resolve_device(args.device);
     StylizeOptions options = build_options(args, bound);
     options.precision = resolve_precision(args.precision, device);
+    options.max_pixels = args.max_pixels;
     const int threads = resolve_threads(args.threads);
     set_num_threads(threads);
+    const RunImageSizes sizes = run_image_sizes(content, styles);
     if (args.size == "auto") {
-        const double aspect = static_cast<double>(content.width) / content.height;
-        const int fits = largest_size_that_fits(options, aspect, available_memory_bytes(device));
+        const int fits = largest_size_that_fits(options, sizes, available_memory_bytes(device));
         options.size = std::min(std::max(content.width, content.height), fits);
     }
     options.validate();
-    // Refuse a size that cannot fit before the weights are loaded.
-    check_memory_fits(options, content.width, content.height, available_memory_bytes(device));
+    // Refuse a run that is too large before the weights are loaded: every image the network sees
+    // counts, the styles at their scaled sizes (stylize() checks again, with the init image).
+    check_work_limits(options, sizes);
+    check_memory_fits(options, sizes, available_memory_bytes(device));
 
     const auto model = load_model(state, args.weights, device);
     // The presets name VGG layers; another backbone uses its own defaults unless layers are given.
@@ -413,6 +425,9 @@ void setup_stylize(CLI::App& app, CliState& state) {
                     "Also save the image every N iterations (OUT.iterNNNNN.ext); 0 = off")
         ->capture_default_str();
     cmd->add_option("--weights", args->weights, "Weight set (see `impasto weights status`)")->capture_default_str();
+    cmd->add_option("--max-pixels", args->max_pixels,
+                    max_pixels_help("and the most pixels any image may have as the network sees it (the style "
+                                    "images at their scaled size, the output)"));
     cmd->add_flag("-q,--quiet", args->quiet, "No progress output");
     add_fast_stylize_options(*cmd, *fast);
     cmd->callback([args, bound, fast, &state] {

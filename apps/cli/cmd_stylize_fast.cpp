@@ -32,17 +32,18 @@ int parse_fast_size(const std::string& text) {
     try {
         std::size_t used = 0;
         const int size = std::stoi(text, &used);
-        if (used == text.size() && size >= 16 && size <= 65536) {
+        if (used == text.size() && size >= 16 && size <= kMaxImageSide) {
             return size;
         }
     } catch (const std::exception&) {
     }
-    throw ConfigError("size = '" + text + "' is out of range; allowed: 16..65536, or auto (the content's own size)");
+    throw ConfigError("size = '" + text + "' is out of range; allowed: 16.." + std::to_string(kMaxImageSide) +
+                      ", or auto (the content's own size)");
 }
 
-Image load_input(const std::string& path, const char* what) {
+Image load_input(const std::string& path, const char* what, std::int64_t max_pixels) {
     try {
-        return load_image(path);
+        return load_image(path, decode_limits(max_pixels));
     } catch (const Error& e) {
         rethrow_with_context(InputError(e.what()), what);
     }
@@ -53,6 +54,7 @@ template <class Options>
 void apply_shared_options(const FastStylizeArgs& args, const SharedStylizeArgs& shared, Precision precision,
                           Options& options) {
     options.size = parse_fast_size(shared.size);
+    options.max_pixels = shared.max_pixels;
     options.precision = precision;
     if (!shared.color.empty()) {
         options.color = parse_color(shared.color);
@@ -117,6 +119,10 @@ FastRun prepare_arbitrary_run(const FastStylizeArgs& args, const SharedStylizeAr
         throw ConfigError(fmt::format("--style-blend has {} values for {} style images; give one per style",
                                       shared.style_blend.size(), shared.styles.size()));
     }
+    if (shared.styles.size() > kMaxStyleImages) {
+        throw ConfigError(
+            fmt::format("style images = {} is out of range; allowed: 1..{}", shared.styles.size(), kMaxStyleImages));
+    }
     ArbitraryOptions options;
     options.method = parse_transform_method(args.method);
     if (args.alpha_option->count() > 0) {
@@ -132,10 +138,10 @@ FastRun prepare_arbitrary_run(const FastStylizeArgs& args, const SharedStylizeAr
     auto styles = std::make_shared<std::vector<ArbitraryStyle>>();
     for (std::size_t i = 0; i < shared.styles.size(); ++i) {
         ArbitraryStyle style;
-        style.image = load_input(shared.styles[i], "style image");
+        style.image = load_input(shared.styles[i], "style image", shared.max_pixels);
         style.weight = shared.style_blend.empty() ? 1.0 : shared.style_blend[i];
         if (!args.masks.empty()) {
-            style.mask = load_input(args.masks[i], "mask image");
+            style.mask = load_input(args.masks[i], "mask image", shared.max_pixels);
         }
         styles->push_back(std::move(style));
     }
@@ -210,7 +216,7 @@ void run_single(const FastRun& run, const SharedStylizeArgs& shared, const Devic
     std::vector<std::filesystem::path> inputs{shared.content};
     inputs.insert(inputs.end(), shared.styles.begin(), shared.styles.end());
     check_output_path(shared.output, inputs);
-    const Image content = load_input(shared.content, "content image");
+    const Image content = load_input(shared.content, "content image", shared.max_pixels);
     const auto network_start = Clock::now();
     const Image result = run.transform(content);
     const double network_seconds = seconds_since(network_start);

@@ -4,6 +4,7 @@
 #include "commands.h"
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,7 @@ struct SharedStylizeArgs {
     int threads = 0;
     std::vector<double> style_blend;
     std::string weights;
+    std::int64_t max_pixels = 0; // decode limit of every image, and the options' max_pixels
     bool quiet = false;
 };
 

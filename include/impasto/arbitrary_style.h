@@ -56,8 +56,11 @@ struct ArbitraryOptions {
     double alpha = 1.0; // 0 = the content reconstructed, 1 = the full transform (at every level)
     // Levels, deep to shallow. Empty = AdaIN: {"relu4_1"}; WCT: every level the decoders have, deep first.
     std::vector<std::string> levels;
-    int size = 0;                            // long side of the output; 0 = the content's own size
-    int style_size = 512;                    // long side each style image is resized to
+    int size = 0;         // long side of the output; 0 = the content's own size
+    int style_size = 512; // long side each style image is resized to
+    // The largest image in pixels the encoder sees: the output and every style image at style_size
+    // (encoded whole, untiled). A larger one is refused (ResourceError) before it is made.
+    std::int64_t max_pixels = kDefaultMaxPixels;
     ColorControl color = ColorControl::None; // keep the content's colours
     double wct_epsilon = 1e-5;               // added to eigenvalues; directions with eigenvalue <= it dropped
     Precision precision = Precision::Fp32;   // encoder and decoders; the transforms always run in fp32/fp64
@@ -66,7 +69,9 @@ struct ArbitraryOptions {
 };
 
 // Throws ConfigError (bad options, a level without a decoder, no style, all weights 0, a mask that
-// covers nothing, fp16 on CPU, an encoder other than vgg19) or InputError (empty images).
+// covers nothing, fp16 on CPU, an encoder other than vgg19, more than kMaxStyleImages styles),
+// InputError (empty images) or ResourceError (an image over max_pixels, a style image whose encoder
+// pass does not fit in memory).
 // Odd sizes are padded (reflection) to the level's stride and cropped back.
 Image stylize_arbitrary(const FeatureModel& encoder, const DecoderSet& decoders, const Image& content,
                         const std::vector<ArbitraryStyle>& styles, const ArbitraryOptions& options);

@@ -19,9 +19,9 @@ namespace impasto {
 // each side and are blended with a linear ramp. Normalisation statistics come from the whole
 // image (a downscaled pass), so tiles agree with each other and with an untiled run.
 struct TilingOptions {
-    int tile = 0;                         // tile long side in px; 0 = chosen from the memory budget
+    int tile = 0;                         // tile long side in px, up to kMaxImageSide; 0 = from the memory budget
     int overlap = 32;                     // px on each side, at least the receptive field's reach
-    std::int64_t memory_budget_bytes = 0; // 0 = half the available memory
+    std::int64_t memory_budget_bytes = 0; // 0 = half the available memory; at most 2^40 (1 TiB)
     int statistics_size = 1024;           // long side of the pass that measures normalisation statistics
     void validate() const;                // throws ConfigError naming the field
 };
@@ -30,7 +30,9 @@ struct FastStylizeOptions {
     // One weight per style of the network, mixed into its conditional norms (Dumoulin et al.
     // Sec. 4); empty = the first style. Weights >= 0, at least one > 0; normalised to sum 1.
     std::vector<double> style_weights;
-    int size = 0; // long side of the output; 0 = the content's own size
+    int size = 0; // long side of the output, up to kMaxImageSide; 0 = the content's own size
+    // The largest output in pixels; a larger one is refused (ResourceError) before it is made.
+    std::int64_t max_pixels = kDefaultMaxPixels;
     Precision precision = Precision::Fp32;
     ColorControl color = ColorControl::None; // keep the content's colours (luminance or histogram)
     TilingOptions tiling;

@@ -17,9 +17,13 @@ struct Image {
     const float* pixel(int x, int y) const { return rgb.data() + (static_cast<std::size_t>(y) * width + x) * 3; }
 };
 
+// The largest image, in pixels, the library decodes or puts through a network unless a caller
+// sets a lower limit: a 200 MP camera frame decodes (to be scaled down); a 16384 px square does not.
+inline constexpr std::int64_t kDefaultMaxPixels = 200'000'000;
+
 struct ImageLoadLimits {
-    std::int64_t max_pixels = 200'000'000; // decode limit, checked before decoding
-    int min_side = 8;                      // smaller images are refused clearly
+    std::int64_t max_pixels = kDefaultMaxPixels; // decode limit, checked before decoding
+    int min_side = 8;                            // smaller images are refused clearly
 };
 
 // Decodes JPEG (incl. CMYK, EXIF-rotated), PNG (8/16-bit, grey, palette, alpha over white),

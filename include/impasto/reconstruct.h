@@ -33,6 +33,7 @@ struct ReconstructOptions {
     int lbfgs_history = 100;
     Precision precision = Precision::Fp32; // the question is how exactly a layer fixes the image
     int preview_every = 0;
+    std::int64_t max_pixels = kDefaultMaxPixels; // the engine's cap on the image it optimises (StylizeOptions)
 
     void validate() const; // throws ConfigError naming the field, the value and the range
 };

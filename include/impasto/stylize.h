@@ -69,12 +69,43 @@ struct StylizeResult {
 StylizeResult stylize(const FeatureModel& model, const Image& content, const std::vector<StyleImage>& styles,
                       const StylizeOptions& options, const ProgressCallback& on_progress = {});
 
-// Rough peak memory of a run at this output size, and the largest long side that fits in
-// `budget_bytes` for the content's aspect ratio.
+struct ImageSize {
+    int width = 0;
+    int height = 0;
+};
+
+// The images of a run at their decoded sizes. The work limits and the memory model scale them to
+// every step of the schedule, as stylize() does: the content to the step's long side, every style
+// image to options.style_long_side() of it.
+struct RunImageSizes {
+    ImageSize content;
+    std::vector<ImageSize> styles;
+    ImageSize init; // the decoded init file (InitKind::File), else 0x0
+};
+RunImageSizes run_image_sizes(const Image& content, const std::vector<StyleImage>& styles, const Image& init = {});
+// The size resize_long_side() gives an image of `image`'s size.
+ImageSize scaled_to_long_side(ImageSize image, int long_side);
+
+// Throws ConfigError for more than kMaxStyleImages style images, and ResourceError, naming the image,
+// the step and the limit, when any image the network sees (the content at a step, a style image at
+// its scaled size) has more than options.max_pixels pixels. stylize() calls it before the first step.
+void check_work_limits(const StylizeOptions& options, const RunImageSizes& images);
+
+// Rough peak memory of the schedule step with output `width` x `height`: the optimised image with
+// its activations and L-BFGS history, or the forward passes that make the targets (the content, each
+// style image at its scaled size) if larger, plus every image the run holds.
+std::int64_t estimate_peak_memory(const StylizeOptions& options, int width, int height, const RunImageSizes& images);
+// The largest --size (long side) whose every step fits in `budget_bytes` and within the work limits;
+// 16 when none does.
+int largest_size_that_fits(const StylizeOptions& options, const RunImageSizes& images, std::int64_t budget_bytes);
+// Throws ResourceError, naming a --size that would fit, unless every step of the schedule fits in
+// `available_bytes`. stylize() calls it before the first step.
+void check_memory_fits(const StylizeOptions& options, const RunImageSizes& images, std::int64_t available_bytes);
+
+// The same with the style images unknown: they count as one square style image (the most pixels a
+// long side allows), the content as `width` x `height` or of this aspect ratio.
 std::int64_t estimate_peak_memory(const StylizeOptions& options, int width, int height);
 int largest_size_that_fits(const StylizeOptions& options, double aspect, std::int64_t budget_bytes);
-// Throws ResourceError, naming a --size that would fit, unless every step of the schedule fits in
-// `available_bytes` for content of this size. stylize() calls it before the first step.
 void check_memory_fits(const StylizeOptions& options, int content_width, int content_height,
                        std::int64_t available_bytes);
 

@@ -2,7 +2,9 @@
 // Every knob of a Gatys run, with its default defined here once. The CLI, the studio and the
 // sidecar/report code read these defaults; presets start from them.
 #include "impasto/device.h"
+#include "impasto/image.h"
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -18,6 +20,16 @@ enum class ColorControl { None, Luminance, Histogram };
 // Paper: eq. 1-3 exactly. Normalized: each layer's term divided by the squared norm of its
 // target, so one set of weights works across layers, images and sizes.
 enum class LossScaling { Paper, Normalized };
+
+// Caps on the work one run may ask for, checked by validate(). Real use stays far below each (print
+// sizes up to 8192 px, schedules of a handful of steps, runs of a few thousand iterations); they
+// keep a mistyped or hostile value from running for days or asking for more memory than exists.
+inline constexpr int kMaxImageSide = 16384;        // output, every schedule step, every scaled style image
+inline constexpr int kMaxScheduleSteps = 16;       // 16 px to 16384 px by doubling is 11 steps
+inline constexpr int kMaxIterations = 100'000;     // per step, and in total over the whole schedule
+inline constexpr int kMaxLayerEntries = 64;        // content_layers / style_layers (VGG19 has 37 names)
+inline constexpr int kMaxLbfgsHistory = 1000;      // memory grows with history x image size (counted)
+inline constexpr std::size_t kMaxStyleImages = 16; // style images of one run (each is a VGG pass per step)
 
 // One step of a coarse-to-fine schedule: optimise at this long side for this many iterations.
 struct ScaleStep {
@@ -56,11 +68,17 @@ struct StylizeOptions {
     ColorControl color = ColorControl::None;
     Precision precision = Precision::Fp32; // the CLI resolves "auto"
     int preview_every = 0;                 // iterations between preview images in events; 0 = none
+    // The largest image, in pixels, the run decodes (the init file) or puts through the network:
+    // the content and every style image at every step, at their scaled sizes. Callers with their
+    // own limit (the CLI's --max-pixels, the studio's) set it; stylize() refuses a run beyond it.
+    std::int64_t max_pixels = kDefaultMaxPixels;
 
     // Throws ConfigError naming the field, the value and the allowed range.
     void validate() const;
     // The schedule actually run: `scales` scaled so that its last step is `size`, or one step.
     std::vector<ScaleStep> schedule() const;
+    // Long side of the style images at a step of this long side: style_scale times it, at least 16.
+    int style_long_side(int step_long_side) const;
 };
 
 // "paper" (Gatys 2016 exactly) and "default" (chosen by measurement for quality per second).

@@ -17,16 +17,23 @@
 
 namespace impasto {
 
+// Caps on a training run's memory, checked by validate(): one batch of crops goes through the
+// transformer and VGG with gradients (~4 KB per pixel), and prefetch_batches more wait in the queue.
+// Real runs use 4 x 256^2 (0.26 Mpx); the caps allow 16 crops of 2048 px.
+inline constexpr std::int64_t kMaxBatchPixels = std::int64_t{1} << 26U;  // batch x crop^2
+inline constexpr std::int64_t kMaxQueuedPixels = std::int64_t{1} << 28U; // prefetch_batches x batch x crop^2
+inline constexpr int kMaxTrainSteps = 10'000'000;                        // Johnson et al. trained 40k
+
 // What every trainer shares: data, batches, optimiser, precision, checkpoints, previews.
 struct TrainCommonOptions {
     std::vector<std::filesystem::path> data; // folders searched recursively for images
-    std::filesystem::path output;           // the .impasto model file
-    std::filesystem::path checkpoint;       // empty = <output>.ckpt
+    std::filesystem::path output;            // the .impasto model file
+    std::filesystem::path checkpoint;        // empty = <output>.ckpt
     bool resume = false; // continue from the checkpoint; it must match in everything but steps, precision,
                          // threads, checkpoint/preview/event cadence (the refusal names what differs)
-    int steps = 2000;                       // total optimiser steps, counted across resumes
-    int batch = 4;
-    int crop = 256;          // training crops: random crop of a random rescale, random flip
+    int steps = 2000;    // total optimiser steps, counted across resumes (1..kMaxTrainSteps)
+    int batch = 4;       // 1..1024, and batch x crop^2 <= kMaxBatchPixels
+    int crop = 256;      // training crops: random crop of a random rescale, random flip (16..4096)
     double learning_rate = 1e-3;
     std::uint64_t seed = 0;
     Precision precision = Precision::Fp32; // the CLI resolves "auto" (bf16 on CPUs that have it)
@@ -37,9 +44,9 @@ struct TrainCommonOptions {
     int event_every = 10;       // steps between progress events (and at least one every 2 s, so that a
                                 // cancel is seen promptly); events also come at checkpoints, previews, the end
     std::filesystem::path preview_content; // content photo for previews (empty = a training crop)
-    std::string data_license;   // recorded in the model card
-    std::string command;        // recorded in the model card
-    void validate() const;      // throws ConfigError naming the field
+    std::string data_license;              // recorded in the model card
+    std::string command;                   // recorded in the model card
+    void validate() const;                 // throws ConfigError naming the field
 };
 
 struct TrainStyleOptions {
@@ -47,8 +54,8 @@ struct TrainStyleOptions {
     std::vector<std::filesystem::path> styles; // one image per style; several -> conditional instance norm
     // Add styles to this trained network: only the norm parameters of the new styles are trained.
     std::filesystem::path base_model;
-    double width = 0.5;            // width multiplier (1 = Johnson's 32/64/128 channels, ~1.7M parameters)
-    int style_size = 256;          // long side of each style image for its Gram targets
+    double width = 0.5;   // width multiplier (1 = Johnson's 32/64/128 channels, ~1.7M parameters)
+    int style_size = 256; // long side of each style image for its Gram targets
     std::vector<std::string> content_layers{"relu3_1"};
     std::vector<std::string> style_layers{"relu1_1", "relu2_1", "relu3_1", "relu4_1"};
     std::vector<double> style_layer_weights; // empty = equal
@@ -83,7 +90,7 @@ struct TrainEvent {
 using TrainCallback = std::function<bool(const TrainEvent&)>;
 
 struct TrainResult {
-    int steps_done = 0; // across resumes
+    int steps_done = 0;      // across resumes
     double wall_seconds = 0; // across resumes
     std::map<std::string, double> final_losses;
     bool cancelled = false;

@@ -2,6 +2,7 @@
 // arbitrary_stylize.cpp).
 #include "fast/arbitrary_impl.h"
 #include "impasto/error.h"
+#include "io/bounded_json.h"
 #include "nn/vgg.h"
 
 #include <algorithm>
@@ -12,8 +13,6 @@
 
 namespace impasto {
 namespace {
-
-constexpr int kMaxSide = 16384;
 
 void require(bool ok, const std::string& field, const std::string& value, const std::string& allowed) {
     if (!ok) {
@@ -39,12 +38,7 @@ void add_decoder(DecoderSet::Impl& impl, const StyleModelFile& file, const std::
     if (file.kind != StyleModelKind::Decoder) {
         throw InputError(source + ": a " + std::string(to_string(file.kind)) + " model, not a decoder");
     }
-    nlohmann::json config;
-    try {
-        config = nlohmann::json::parse(file.config);
-    } catch (const nlohmann::json::exception& error) {
-        throw InputError(source + ": decoder config is not JSON (" + error.what() + ")");
-    }
+    const nlohmann::json config = parse_bounded_json(file.config, JsonLimits{}, source + ": decoder config");
     if (!config.is_object() || !config.contains("level") || !config["level"].is_string()) {
         throw InputError(source + ": decoder config has no \"level\" (e.g. \"relu4_1\")");
     }
@@ -105,10 +99,12 @@ void ArbitraryOptions::validate() const {
             throw ConfigError("levels: '" + level + "' is listed twice");
         }
     }
-    require(size == 0 || (size >= 16 && size <= kMaxSide), "size", std::to_string(size),
-            "0 (the content's size) or 16.." + std::to_string(kMaxSide));
-    require(style_size >= 16 && style_size <= kMaxSide, "style size", std::to_string(style_size),
-            "16.." + std::to_string(kMaxSide));
+    require(size == 0 || (size >= 16 && size <= kMaxImageSide), "size", std::to_string(size),
+            "0 (the content's size) or 16.." + std::to_string(kMaxImageSide));
+    require(style_size >= 16 && style_size <= kMaxImageSide, "style size", std::to_string(style_size),
+            "16.." + std::to_string(kMaxImageSide));
+    require(max_pixels >= 256 && max_pixels <= (std::int64_t{1} << 40), "max pixels", std::to_string(max_pixels),
+            "256..2^40");
     require(std::isfinite(wct_epsilon) && wct_epsilon > 0 && wct_epsilon <= 1, "wct epsilon", str(wct_epsilon),
             "(0, 1]");
     tiling.validate();

@@ -7,10 +7,12 @@
 #include "gatys/objective.h"
 #include "impasto/color.h"
 #include "impasto/error.h"
+#include "impasto/stylize.h"
 #include "nn/vgg.h"
 
 #include <algorithm>
 #include <cmath>
+#include <fmt/format.h>
 #include <map>
 
 namespace impasto {
@@ -148,6 +150,39 @@ int tile_size(const TilingOptions& tiling, int width, int height, double per_pix
     return tile < long_side ? tile : 0;
 }
 
+// The output is tiled to fit, but each style image goes through the encoder whole, at style_size.
+void check_image_sizes(const FeatureModel& encoder, const Image& content, const std::vector<ArbitraryStyle>& styles,
+                       const ArbitraryOptions& options) {
+    if (styles.size() > kMaxStyleImages) {
+        throw ConfigError(
+            fmt::format("style images = {} is out of range; allowed: 1..{}", styles.size(), kMaxStyleImages));
+    }
+    const auto pixels = [](ImageSize size) { return static_cast<std::int64_t>(size.width) * size.height; };
+    const ImageSize output = options.size > 0 ? scaled_to_long_side({content.width, content.height}, options.size)
+                                              : ImageSize{content.width, content.height};
+    if (pixels(output) > options.max_pixels) {
+        throw ResourceError(fmt::format("the output {}x{} has more than {} pixels (max pixels); lower the size",
+                                        output.width, output.height, options.max_pixels));
+    }
+    const std::int64_t available = available_memory_bytes(encoder.device());
+    for (std::size_t i = 0; i < styles.size(); ++i) {
+        const ImageSize style =
+            scaled_to_long_side({styles[i].image.width, styles[i].image.height}, options.style_size);
+        if (pixels(style) > options.max_pixels) {
+            throw ResourceError(fmt::format("style #{} at style size {} is {}x{}, more than {} pixels (max pixels); "
+                                            "lower the style size",
+                                            i + 1, options.style_size, style.width, style.height, options.max_pixels));
+        }
+        const double needed = static_cast<double>(pixels(style)) * bytes_per_pixel(0);
+        if (needed > static_cast<double>(available)) {
+            throw ResourceError(fmt::format("style #{} at style size {} ({}x{}) needs about {:.1f} GB for its encoder "
+                                            "pass but {:.1f} GB is available; lower the style size",
+                                            i + 1, options.style_size, style.width, style.height, needed / 1e9,
+                                            static_cast<double>(available) / 1e9));
+        }
+    }
+}
+
 void check_inputs(const FeatureModel& encoder, const Image& content, const std::vector<ArbitraryStyle>& styles,
                   const ArbitraryOptions& options) {
     options.validate();
@@ -179,6 +214,7 @@ void check_inputs(const FeatureModel& encoder, const Image& content, const std::
     if (total <= 0) {
         throw ConfigError("style weights sum to 0; at least one must be > 0");
     }
+    check_image_sizes(encoder, content, styles, options);
 }
 
 } // namespace

@@ -5,6 +5,7 @@
 #include "gatys/objective.h"
 #include "impasto/color.h"
 #include "impasto/error.h"
+#include "impasto/stylize.h"
 #include "nn/vgg.h"
 
 #include <cmath>
@@ -53,11 +54,11 @@ double transformer_bytes_per_pixel(const nn::TransformerNetConfig& config, Preci
 
 void TilingOptions::validate() const {
     // The transformer net's tiles start on multiples of 4 (its stride); 16 px of core leaves room for that.
-    require(tile == 0 || tile >= 2 * overlap + 16, "tiling tile", std::to_string(tile),
-            fmt::format("0 (automatic) or >= 2 * overlap + 16 ({})", 2 * overlap + 16));
+    require(tile == 0 || (tile >= 2 * overlap + 16 && tile <= kMaxImageSide), "tiling tile", std::to_string(tile),
+            fmt::format("0 (automatic) or {}..{} (>= 2 * overlap + 16)", 2 * overlap + 16, kMaxImageSide));
     require(overlap >= 0 && overlap <= 512, "tiling overlap", std::to_string(overlap), "0..512 px");
-    require(memory_budget_bytes >= 0, "tiling memory budget", std::to_string(memory_budget_bytes),
-            ">= 0 bytes (0 = half the available memory)");
+    require(memory_budget_bytes >= 0 && memory_budget_bytes <= (std::int64_t{1} << 40), "tiling memory budget",
+            std::to_string(memory_budget_bytes), "0..2^40 bytes (0 = half the available memory)");
     require(statistics_size >= 16 && statistics_size <= 16384, "tiling statistics size",
             std::to_string(statistics_size), "16..16384 px");
 }
@@ -71,7 +72,10 @@ void FastStylizeOptions::validate(int style_count) const {
     }
     require(style_weights.empty() || std::accumulate(style_weights.begin(), style_weights.end(), 0.0) > 0,
             "style weights", "all 0", "at least one weight > 0");
-    require(size >= 0 && size <= 32768, "size", std::to_string(size), "0 (the content's size) or 1..32768 px");
+    require(size >= 0 && size <= kMaxImageSide, "size", std::to_string(size),
+            fmt::format("0 (the content's size) or 1..{} px", kMaxImageSide));
+    require(max_pixels >= 256 && max_pixels <= (std::int64_t{1} << 40), "max pixels", std::to_string(max_pixels),
+            "256..2^40");
     tiling.validate();
 }
 
@@ -130,6 +134,13 @@ Image stylize_fast(const StyleNetwork& network, const Image& content, const Fast
         throw ConfigError("precision fp16 needs a CUDA device; on CPU use bf16 or fp32");
     }
     const torch::Device device = nn::to_torch(impl.device);
+    const ImageSize output = options.size > 0 ? scaled_to_long_side({content.width, content.height}, options.size)
+                                              : ImageSize{content.width, content.height};
+    if (static_cast<std::int64_t>(output.width) * output.height > options.max_pixels) {
+        throw ResourceError(
+            fmt::format("stylize: the output {}x{} has more than {} pixels (max pixels); lower the size", output.width,
+                        output.height, options.max_pixels));
+    }
     const Image input = options.size > 0 ? resize_long_side(content, options.size) : content;
 
     torch::InferenceMode inference;

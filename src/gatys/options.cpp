@@ -3,6 +3,7 @@
 #include "impasto/layers.h"
 #include "impasto/stylize_options.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <sstream>
@@ -44,8 +45,6 @@ const std::array<std::pair<const char*, ColorControl>, 3> kColors{
     {{"none", ColorControl::None}, {"luminance", ColorControl::Luminance}, {"histogram", ColorControl::Histogram}}};
 const std::array<std::pair<const char*, LossScaling>, 2> kScalings{
     {{"paper", LossScaling::Paper}, {"normalized", LossScaling::Normalized}}};
-
-constexpr int kMaxSide = 16384;
 
 void require(bool ok, const std::string& field, const std::string& value, const std::string& allowed) {
     if (!ok) {
@@ -103,15 +102,26 @@ std::vector<ScaleStep> parse_schedule(const std::string& text) {
     std::istringstream in(text);
     std::string item;
     while (std::getline(in, item, ',')) {
+        // Stop at the cap: a schedule of millions of steps is refused before it is built.
+        if (steps.size() == static_cast<std::size_t>(kMaxScheduleSteps)) {
+            throw ConfigError("schedule has more than " + std::to_string(kMaxScheduleSteps) + " steps; allowed: 1.." +
+                              std::to_string(kMaxScheduleSteps));
+        }
         const std::size_t colon = item.find(':');
         ScaleStep step;
         try {
             if (colon == std::string::npos) {
                 throw std::invalid_argument("no colon");
             }
-            std::size_t used = 0;
-            step.long_side = std::stoi(item.substr(0, colon), &used);
-            step.iterations = std::stoi(item.substr(colon + 1));
+            const std::string side_text = item.substr(0, colon);
+            const std::string iterations_text = item.substr(colon + 1);
+            std::size_t side_used = 0;
+            std::size_t iterations_used = 0;
+            step.long_side = std::stoi(side_text, &side_used);
+            step.iterations = std::stoi(iterations_text, &iterations_used);
+            if (side_used != side_text.size() || iterations_used != iterations_text.size()) {
+                throw std::invalid_argument("trailing characters");
+            }
         } catch (const std::exception&) {
             throw ConfigError("schedule step '" + item + "' is not SIZE:ITERATIONS (e.g. 256:200,512:100)");
         }
@@ -131,21 +141,42 @@ std::string format_schedule(const std::vector<ScaleStep>& steps) {
     return text;
 }
 
+namespace {
+
+// Sides are computed in double and kept far below INT_MAX, so that options not yet validated
+// cannot overflow here; validate() refuses anything above kMaxImageSide.
+int bounded_side(double side) {
+    if (!(side < 1e9)) {
+        return 1'000'000'000;
+    }
+    return std::max(16, static_cast<int>(std::lround(side)));
+}
+
+} // namespace
+
 std::vector<ScaleStep> StylizeOptions::schedule() const {
     if (scales.empty()) {
         return {{size, iterations}};
     }
     std::vector<ScaleStep> steps;
-    const double factor = static_cast<double>(size) / scales.back().long_side;
+    const double factor = static_cast<double>(size) / std::max(1, scales.back().long_side);
     for (std::size_t i = 0; i < scales.size(); ++i) {
         const bool last = i + 1 == scales.size();
-        const int side = last ? size : std::max(16, static_cast<int>(std::lround(scales[i].long_side * factor)));
+        const int side = last ? size : bounded_side(scales[i].long_side * factor);
         steps.push_back({side, last ? iterations : scales[i].iterations});
     }
     return steps;
 }
 
+int StylizeOptions::style_long_side(int step_long_side) const {
+    return bounded_side(step_long_side * style_scale);
+}
+
 void StylizeOptions::validate() const {
+    require(content_layers.size() <= kMaxLayerEntries, "content layers",
+            std::to_string(content_layers.size()) + " entries", "0.." + std::to_string(kMaxLayerEntries) + " entries");
+    require(style_layers.size() <= kMaxLayerEntries, "style layers", std::to_string(style_layers.size()) + " entries",
+            "0.." + std::to_string(kMaxLayerEntries) + " entries");
     // Names are checked against the model's own architecture in stylize(); here, against all.
     check_layer_names_any(content_layers, "content layers");
     check_layer_names_any(style_layers, "style layers");
@@ -160,22 +191,46 @@ void StylizeOptions::validate() const {
     require(std::isfinite(content_weight) && content_weight >= 0, "content weight", str(content_weight), ">= 0");
     require(std::isfinite(style_weight) && style_weight >= 0, "style weight", str(style_weight), ">= 0");
     require(std::isfinite(tv_weight) && tv_weight >= 0, "tv weight", str(tv_weight), ">= 0");
-    require(lbfgs_history >= 1 && lbfgs_history <= 1000, "lbfgs history", std::to_string(lbfgs_history), "1..1000");
+    require(lbfgs_history >= 1 && lbfgs_history <= kMaxLbfgsHistory, "lbfgs history", std::to_string(lbfgs_history),
+            "1.." + std::to_string(kMaxLbfgsHistory));
     require(learning_rate > 0 && learning_rate <= 100, "learning rate", str(learning_rate), "(0, 100]");
     require(adam_learning_rate > 0 && adam_learning_rate <= 10, "adam learning rate", str(adam_learning_rate),
             "(0, 10]");
     require(noise_stddev >= 0 && noise_stddev <= 10, "noise stddev", str(noise_stddev), "0..10");
-    require(size >= 16 && size <= kMaxSide, "size", std::to_string(size), "16.." + std::to_string(kMaxSide));
-    require(iterations >= 0 && iterations <= 100000, "iterations", std::to_string(iterations), "0..100000");
+    const std::string side_range = "16.." + std::to_string(kMaxImageSide);
+    const std::string iteration_range = "0.." + std::to_string(kMaxIterations);
+    require(size >= 16 && size <= kMaxImageSide, "size", std::to_string(size), side_range);
+    require(iterations >= 0 && iterations <= kMaxIterations, "iterations", std::to_string(iterations), iteration_range);
+    require(scales.size() <= static_cast<std::size_t>(kMaxScheduleSteps), "schedule",
+            std::to_string(scales.size()) + " steps", "1.." + std::to_string(kMaxScheduleSteps) + " steps (or none)");
     for (const ScaleStep& step : scales) {
-        require(step.long_side >= 16 && step.long_side <= kMaxSide, "schedule size", std::to_string(step.long_side),
-                "16.." + std::to_string(kMaxSide));
-        require(step.iterations >= 0 && step.iterations <= 100000, "schedule iterations",
-                std::to_string(step.iterations), "0..100000");
+        require(step.long_side >= 16 && step.long_side <= kMaxImageSide, "schedule size",
+                std::to_string(step.long_side), side_range);
+        require(step.iterations >= 0 && step.iterations <= kMaxIterations, "schedule iterations",
+                std::to_string(step.iterations), iteration_range);
     }
     require(style_scale > 0.05 && style_scale <= 8, "style scale", str(style_scale), "(0.05, 8]");
+    // The schedule is rescaled so that its last step is `size`: an early step can grow past the cap
+    // (16384:10,16:10 at size 16384 asks for a 16.7 Mpx side), and so can the style images.
+    long long total_iterations = 0;
+    for (const ScaleStep& step : schedule()) {
+        require(step.long_side <= kMaxImageSide, "schedule size",
+                std::to_string(step.long_side) + " (the schedule scaled to size " + std::to_string(size) + ")",
+                side_range);
+        const int style_side = style_long_side(step.long_side);
+        require(style_side <= kMaxImageSide, "style scale",
+                str(style_scale) + " (style images " + std::to_string(style_side) + " px long at the " +
+                    std::to_string(step.long_side) + " px step)",
+                "a style long side of at most " + std::to_string(kMaxImageSide) + " px");
+        total_iterations += step.iterations;
+    }
+    require(total_iterations <= kMaxIterations, "total iterations", std::to_string(total_iterations) + " (all steps)",
+            iteration_range);
     require(init != InitKind::File || !init_file.empty(), "init", "file", "--init-image FILE together with init=file");
-    require(preview_every >= 0, "preview every", std::to_string(preview_every), ">= 0");
+    require(preview_every >= 0 && preview_every <= kMaxIterations, "preview every", std::to_string(preview_every),
+            iteration_range);
+    require(max_pixels >= 256 && max_pixels <= (std::int64_t{1} << 40), "max pixels", std::to_string(max_pixels),
+            "256..2^40");
 }
 
 } // namespace impasto

@@ -41,6 +41,7 @@ StylizeOptions base_options(const ReconstructOptions& options) {
     engine.color = ColorControl::None;
     engine.precision = options.precision;
     engine.preview_every = options.preview_every;
+    engine.max_pixels = options.max_pixels;
     return engine;
 }
 
@@ -53,12 +54,17 @@ void check_image(const Image& image, const char* role) {
 } // namespace
 
 void ReconstructOptions::validate() const {
-    require(size >= 16 && size <= 16384, "size", std::to_string(size), "16..16384");
-    require(iterations >= 1 && iterations <= 100000, "iterations", std::to_string(iterations), "1..100000");
+    require(size >= 16 && size <= kMaxImageSide, "size", std::to_string(size), fmt::format("16..{}", kMaxImageSide));
+    require(iterations >= 1 && iterations <= kMaxIterations, "iterations", std::to_string(iterations),
+            fmt::format("1..{}", kMaxIterations));
     require(std::isfinite(noise_stddev) && noise_stddev >= 0 && noise_stddev <= 10, "noise stddev",
             fmt::format("{}", noise_stddev), "0..10");
-    require(lbfgs_history >= 1 && lbfgs_history <= 1000, "lbfgs history", std::to_string(lbfgs_history), "1..1000");
-    require(preview_every >= 0, "preview every", std::to_string(preview_every), ">= 0");
+    require(lbfgs_history >= 1 && lbfgs_history <= kMaxLbfgsHistory, "lbfgs history", std::to_string(lbfgs_history),
+            fmt::format("1..{}", kMaxLbfgsHistory));
+    require(preview_every >= 0 && preview_every <= kMaxIterations, "preview every", std::to_string(preview_every),
+            fmt::format("0..{}", kMaxIterations));
+    require(max_pixels >= 256 && max_pixels <= (std::int64_t{1} << 40), "max pixels", std::to_string(max_pixels),
+            "256..2^40");
 }
 
 const std::vector<std::string>& figure1_content_layers() {

@@ -40,7 +40,22 @@ struct PreparedInputs {
     Image content;             // what the network sees as content (luminance in luminance mode)
     std::vector<Image> styles; // recoloured as the colour control asks
     std::vector<double> blend;
+    Image init; // the decoded init file (InitKind::File)
 };
+
+// Decoded before the run's limits are checked, so that its size counts; under the run's pixel cap.
+Image load_init_image(const StylizeOptions& options) {
+    if (options.init != InitKind::File) {
+        return {};
+    }
+    ImageLoadLimits limits;
+    limits.max_pixels = options.max_pixels;
+    try {
+        return load_image(options.init_file, limits);
+    } catch (const InputError& e) {
+        rethrow_with_context(e, "init image");
+    }
+}
 
 PreparedInputs prepare_inputs(const Image& content, const std::vector<StyleImage>& styles,
                               const StylizeOptions& options) {
@@ -84,16 +99,10 @@ torch::Tensor initial_image(const StylizeOptions& options, const PreparedInputs&
         }
         return detail::image_to_tensor(resize_image(inputs.styles.front(), width, height), device);
     case InitKind::File: {
-        Image init;
-        try {
-            init = load_image(options.init_file);
-        } catch (const InputError& e) {
-            rethrow_with_context(e, "init image");
-        }
         if (options.color == ColorControl::Luminance) {
-            init = luminance_image(init);
+            return detail::image_to_tensor(resize_image(luminance_image(inputs.init), width, height), device);
         }
-        return detail::image_to_tensor(resize_image(init, width, height), device);
+        return detail::image_to_tensor(resize_image(inputs.init, width, height), device);
     }
     default: {
         // White noise from our own generator, made on the CPU so every device starts alike.
@@ -230,15 +239,19 @@ StylizeResult stylize(const FeatureModel& model, const Image& content, const std
     }
     state.event.scale_count = static_cast<int>(schedule.size());
     // Every step is checked before the first runs: a run must not spend its coarse steps and then
-    // fail at the final size.
-    check_memory_fits(options, content.width, content.height, available_memory_bytes(model.device()));
+    // fail at the final size. Every image the network sees counts, the styles at their scaled sizes.
+    Image init = load_init_image(options);
+    const RunImageSizes sizes = run_image_sizes(content, styles, init);
+    check_work_limits(options, sizes);
+    check_memory_fits(options, sizes, available_memory_bytes(model.device()));
     if (on_progress && !on_progress(state.event)) {
         result.cancelled = true;
         return result;
     }
 
     Clock::time_point stage_start = Clock::now();
-    const PreparedInputs inputs = prepare_inputs(content, styles, options);
+    PreparedInputs inputs = prepare_inputs(content, styles, options);
+    inputs.init = std::move(init);
     result.stage_times.push_back({"prepare", seconds_since(stage_start)});
 
     torch::Tensor x;
@@ -250,7 +263,7 @@ StylizeResult stylize(const FeatureModel& model, const Image& content, const std
         const int height = scaled_content.height;
         const torch::Tensor content_tensor = detail::image_to_tensor(scaled_content, device);
         std::vector<torch::Tensor> style_tensors;
-        const int style_side = std::max(16, static_cast<int>(std::lround(schedule[s].long_side * options.style_scale)));
+        const int style_side = options.style_long_side(schedule[s].long_side);
         for (const Image& style : gatys::uses_style(options, inputs.styles.size()) ? inputs.styles : no_styles) {
             style_tensors.push_back(detail::image_to_tensor(resize_long_side(style, style_side), device));
         }

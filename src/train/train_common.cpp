@@ -48,14 +48,21 @@ void TrainCommonOptions::validate() const {
     if (output.empty()) {
         throw ConfigError("output: no model file given");
     }
-    require_int(steps, "steps", 1, 100'000'000);
+    require_int(steps, "steps", 1, kMaxTrainSteps);
     require_int(batch, "batch", 1, 1024);
     require_int(crop, "crop", 16, 4096);
+    const std::int64_t batch_pixels = std::int64_t{batch} * crop * crop;
+    require(batch_pixels <= kMaxBatchPixels, "batch x crop^2",
+            fmt::format("{} x {}^2 = {} pixels", batch, crop, batch_pixels),
+            fmt::format("up to {} pixels", kMaxBatchPixels));
     require(std::isfinite(learning_rate) && learning_rate > 0 && learning_rate <= 1, "learning_rate",
             str(learning_rate), "(0, 1]");
     require(precision != Precision::Fp16, "precision", to_string(precision), "fp32, bf16 (fp16 needs loss scaling)");
     require_int(loader_threads, "loader_threads", 1, 64);
     require_int(prefetch_batches, "prefetch_batches", 1, 64);
+    require(prefetch_batches * batch_pixels <= kMaxQueuedPixels, "prefetch_batches x batch x crop^2",
+            fmt::format("{} pixels", prefetch_batches * batch_pixels),
+            fmt::format("up to {} pixels", kMaxQueuedPixels));
     require_int(checkpoint_every, "checkpoint_every", 0, 100'000'000);
     require_int(preview_every, "preview_every", 0, 100'000'000);
     require_int(event_every, "event_every", 1, 100'000);
