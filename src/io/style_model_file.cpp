@@ -4,6 +4,7 @@
 #include "impasto/error.h"
 #include "impasto/safetensors.h"
 #include "impasto/version.h"
+#include "io/bounded_json.h"
 
 #include <algorithm>
 #include <cmath>
@@ -59,9 +60,10 @@ ojson card_to_json(const ModelCard& card) {
     // Stored as a JSON object when it is one, so the file reads naturally from Python and in `models show`.
     ojson options = card.training_options;
     if (!card.training_options.empty()) {
-        ojson parsed = ojson::parse(card.training_options, nullptr, false);
-        if (!parsed.is_discarded()) {
-            options = std::move(parsed);
+        try {
+            options = parse_bounded_json<ojson>(card.training_options, JsonLimits{}, "training options");
+        } catch (const InputError&) {
+            // not JSON, or too deep or large to nest safely: kept as the string it is
         }
     }
     return ojson{{"training_data", card.training_data},
@@ -121,8 +123,8 @@ ojson parse_config(const std::string& config, const std::string& context) {
     if (config.empty()) {
         return ojson::object();
     }
-    ojson json = ojson::parse(config, nullptr, false);
-    if (json.is_discarded() || !json.is_object()) {
+    ojson json = parse_bounded_json<ojson, ConfigError>(config, JsonLimits{}, context + ": the config");
+    if (!json.is_object()) {
         throw ConfigError(context + ": the config is not a JSON object");
     }
     return json;
@@ -255,13 +257,14 @@ StyleModelFile read_style_model(const fs::path& file) {
                                      metadata["format_version"], kFormatVersion));
     }
     try {
-        const ojson config = ojson::parse(metadata["config"]);
+        // Metadata comes from the file: size and nesting are checked before anything recurses into it.
+        const ojson config = parse_bounded_json<ojson>(metadata["config"], JsonLimits{}, "the config");
         if (!config.is_object() || !config.contains("kind") || !config.at("kind").is_string()) {
             throw InputError("the config is not a JSON object with a \"kind\"");
         }
         model.kind = parse_style_model_kind(config.at("kind").get<std::string>());
         model.config = config.dump();
-        model.card = card_from_json(ojson::parse(metadata["card"]));
+        model.card = card_from_json(parse_bounded_json<ojson>(metadata["card"], JsonLimits{}, "the model card"));
     } catch (const nlohmann::json::exception& e) {
         throw InputError(fmt::format("{}: malformed config or card ({})", context, e.what()));
     } catch (const Error& e) {

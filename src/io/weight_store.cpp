@@ -4,6 +4,7 @@
 #include "impasto/error.h"
 #include "impasto/safetensors.h"
 #include "impasto/weights.h"
+#include "io/bounded_json.h"
 #include "io/keras_h5.h"
 #include "io/sha256.h"
 #include "io/torch_legacy.h"
@@ -51,8 +52,16 @@ std::string utc_timestamp() {
 
 WeightSetInfo read_manifest(const fs::path& dir, const fs::path& manifest) {
     const std::string context = "reading weight manifest '" + manifest.string() + "'";
+    // A manifest is a few hundred bytes; a huge one is refused before it is read into memory.
+    constexpr JsonLimits kManifestLimits{};
+    std::error_code size_error;
+    const std::uintmax_t bytes = fs::file_size(manifest, size_error);
+    if (!size_error && bytes > kManifestLimits.max_bytes) {
+        throw WeightsError(context + ": " + std::to_string(bytes) + " bytes is over the limit of " +
+                           std::to_string(kManifestLimits.max_bytes));
+    }
     try {
-        const nlohmann::json json = nlohmann::json::parse(read_file_bytes(manifest));
+        const nlohmann::json json = parse_bounded_json(read_file_bytes(manifest), kManifestLimits, "manifest");
         WeightSetInfo info;
         info.name = json.at("name").get<std::string>();
         info.file = dir / json.at("file").get<std::string>();
@@ -96,11 +105,8 @@ WeightSetInfo store_weight_set(const fs::path& dir, const std::string& name, con
     check_set_name(name);
     nlohmann::ordered_json details_json = nlohmann::ordered_json::object();
     if (!details.empty()) {
-        try {
-            details_json = nlohmann::ordered_json::parse(details);
-        } catch (const nlohmann::json::exception& e) {
-            throw ConfigError("weight set '" + name + "': details are not JSON: " + e.what());
-        }
+        details_json = parse_bounded_json<nlohmann::ordered_json, ConfigError>(details, JsonLimits{},
+                                                                               "weight set '" + name + "': details");
     }
     std::error_code ec;
     fs::create_directories(dir, ec);

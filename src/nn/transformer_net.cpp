@@ -2,6 +2,7 @@
 #include "nn/transformer_net.h"
 
 #include "impasto/error.h"
+#include "io/bounded_json.h"
 
 #include <cmath>
 #include <fmt/format.h>
@@ -186,7 +187,7 @@ std::string TransformerNetConfig::to_json() const {
 TransformerNetConfig TransformerNetConfig::from_json(const std::string& json) {
     TransformerNetConfig config;
     try {
-        const auto parsed = nlohmann::json::parse(json);
+        const auto parsed = parse_bounded_json(json, JsonLimits{}, "transformer net config");
         config.width = parsed.value("width", config.width);
         config.styles = parsed.value("styles", config.styles);
         config.residual_blocks = parsed.value("residual_blocks", config.residual_blocks);
@@ -362,7 +363,7 @@ TransformerNet load_transformer_net(const StyleModelFile& file, std::vector<std:
     const TransformerNetConfig config = TransformerNetConfig::from_json(file.config);
     std::vector<std::string> names;
     try {
-        const auto json = nlohmann::json::parse(file.config);
+        const auto json = parse_bounded_json(file.config, JsonLimits{}, "transformer net config");
         if (json.contains("style_names")) {
             names = json.at("style_names").get<std::vector<std::string>>();
         }

@@ -2,6 +2,7 @@
 
 #include "impasto/atomic_file.h"
 #include "impasto/error.h"
+#include "io/bounded_json.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h> // fmt::join lives here from fmt 11 (LibTorch 2.x bundles it)
@@ -13,6 +14,9 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kFormat = "impasto.train-checkpoint.1";
+// The fingerprint holds the options, data folders and style paths included: generous in size, but
+// our own nests three levels, so depth is capped as for any JSON from a file.
+constexpr JsonLimits kFingerprintLimits{16U << 20U, 32};
 
 std::string short_value(const nlohmann::json& value) {
     if (value.is_null()) {
@@ -86,7 +90,9 @@ CheckpointInfo load_checkpoint(const fs::path& file, const std::string& fingerpr
         archive.read("wall_seconds", value);
         info.wall_seconds = value.toDouble();
         archive.read("losses", value);
-        info.losses = nlohmann::json::parse(value.toStringRef()).get<std::map<std::string, double>>();
+        info.losses = parse_bounded_json(value.toStringRef(), JsonLimits{},
+                                         fmt::format("checkpoint '{}' is damaged: losses", file.string()))
+                          .get<std::map<std::string, double>>();
         torch::serialize::InputArchive parameters;
         archive.read("model", parameters);
         const torch::NoGradGuard no_grad;
@@ -116,9 +122,9 @@ std::string fingerprint_differences(const std::string& saved, const std::string&
     nlohmann::json a;
     nlohmann::json b;
     try {
-        a = nlohmann::json::parse(saved);
-        b = nlohmann::json::parse(current);
-    } catch (const nlohmann::json::exception&) {
+        a = parse_bounded_json(saved, kFingerprintLimits, "checkpoint fingerprint");
+        b = parse_bounded_json(current, kFingerprintLimits, "options fingerprint");
+    } catch (const InputError&) {
         return saved == current ? "" : "unreadable fingerprint";
     }
     if (!a.is_object() || !b.is_object()) {
