@@ -23,6 +23,7 @@ struct StudyArgs {
     std::string precision = "auto";
     int threads = 0;
     bool dry_run = false;
+    std::int64_t max_pixels = kDefaultMaxPixels;
 };
 
 std::string cpu_model() {
@@ -137,6 +138,7 @@ class StudyDisplay {
 };
 
 void run_study_command(const StudyArgs& args, CliState& state) {
+    const std::int64_t max_pixels = decode_limits(args.max_pixels).max_pixels;
     StudySpec spec = load_study_spec(args.spec);
     const Device device = resolve_device(args.device);
     if (!sets_key(spec, "precision")) {
@@ -157,6 +159,7 @@ void run_study_command(const StudyArgs& args, CliState& state) {
     const int threads = resolve_threads(args.threads);
     set_num_threads(threads);
     StudyRunOptions options;
+    options.max_pixels = max_pixels;
     options.weights_dir = state.weights_dir;
     options.output_dir = args.output.empty() ? std::filesystem::path("study-" + spec.file.stem().string())
                                              : std::filesystem::path(args.output);
@@ -190,6 +193,8 @@ void setup_study(CLI::App& app, CliState& state) {
         ->capture_default_str();
     cmd->add_option("--threads", args->threads, "CPU threads; 0 = every core")->capture_default_str();
     cmd->add_flag("--dry-run", args->dry_run, "Check the spec and list the runs without running them");
+    cmd->add_option("--max-pixels", args->max_pixels,
+                    max_pixels_help("and the most pixels any image may have as the network sees it"));
     cmd->callback([args, &state] { run_study_command(*args, state); });
 }
 

@@ -15,6 +15,12 @@
 
 namespace impasto {
 
+// Caps on the work one study may ask for, checked when it is planned. The studies we run have a
+// few dozen runs of a few hundred iterations; these stop a spec (or a typo) from queueing months.
+inline constexpr std::size_t kMaxStudyRuns = 10'000;         // contents x styles x grid values
+inline constexpr long long kMaxStudyIterations = 10'000'000; // over every run's whole schedule
+inline constexpr std::size_t kMaxReconstructionLayers = 64;  // reconstruct.content_layers, .style_layer_sets
+
 // One value from a spec, as written: a number, a string, a bool, or a list of numbers or strings.
 struct SpecValue {
     enum class Kind { Number, String, Bool, NumberList, StringList };
@@ -93,7 +99,8 @@ struct StudyRun {
 };
 
 // Every combination, in a stable order (content, style, then the grid axes, last varying fastest).
-// Throws ConfigError "FILE:LINE: ..." when a combination is invalid.
+// Throws ConfigError "FILE:LINE: ..." when a combination is invalid, or when the study has more
+// than kMaxStudyRuns runs or kMaxStudyIterations iterations in all.
 std::vector<StudyRun> plan_study(const StudySpec& spec);
 
 // What a finished run recorded.
@@ -147,6 +154,8 @@ struct StudyProgress {
 using StudyProgressCallback = std::function<bool(const StudyProgress&)>;
 
 struct StudyRunOptions {
+    // Decode limit of the content and style images, and each run's StylizeOptions::max_pixels.
+    std::int64_t max_pixels = kDefaultMaxPixels;
     std::filesystem::path weights_dir;
     std::filesystem::path output_dir; // report, CSV, JSON, and runs/<key>/ (the cache)
     Device device;

@@ -8,23 +8,36 @@
 namespace impasto {
 namespace {
 
-constexpr std::size_t kMaxRuns = 10000;
-
 bool is_planner_key(const std::string& key) {
     return key == "preset" || key == "model" || key == "alpha_beta";
+}
+
+// contents x styles x every axis, refused as soon as the product passes the cap (so it never overflows).
+void check_run_count(const StudySpec& spec, const std::string& name) {
+    std::size_t runs = 1;
+    const auto multiply = [&](std::size_t factor, int line) {
+        if (factor != 0 && runs > kMaxStudyRuns / factor) {
+            throw ConfigError(name + ":" + std::to_string(line) + ": the study has more than " +
+                              std::to_string(kMaxStudyRuns) +
+                              " runs (contents x styles x grid values); split the study");
+        }
+        runs *= factor;
+    };
+    multiply(spec.contents.size(), 1);
+    multiply(spec.styles.size(), 1);
+    for (const GridAxis& axis : spec.grid) {
+        multiply(axis.values.size(), axis.line);
+    }
 }
 
 } // namespace
 
 std::vector<StudyRun> plan_study(const StudySpec& spec) {
     const std::string name = spec.file.filename().string();
-    std::size_t combinations = 1;
+    check_run_count(spec, name);
+    std::size_t combinations = 1; // within the cap, checked above (unless there is no content or style)
     for (const GridAxis& axis : spec.grid) {
         combinations *= axis.values.size();
-        if (combinations * spec.contents.size() * spec.styles.size() > kMaxRuns) {
-            throw ConfigError(name + ":" + std::to_string(axis.line) + ": the grid has more than " +
-                              std::to_string(kMaxRuns) + " runs; split the study");
-        }
     }
     std::vector<StudyRun> runs;
     for (std::size_t c = 0; c < spec.contents.size(); ++c) {
@@ -86,6 +99,21 @@ std::vector<StudyRun> plan_study(const StudySpec& spec) {
                 runs.push_back(std::move(run));
             }
         }
+    }
+    long long iterations = 0;
+    for (const StudyRun& run : runs) {
+        for (const ScaleStep& step : run.options.schedule()) {
+            iterations += step.iterations;
+        }
+    }
+    if (spec.reconstruction) {
+        const ReconstructionSpec& r = *spec.reconstruction;
+        iterations += static_cast<long long>(r.content_layers.size() + r.style_layer_sets.size()) * r.iterations;
+    }
+    if (iterations > kMaxStudyIterations) {
+        throw ConfigError(name + ": the study has " + std::to_string(iterations) + " iterations in all, over the " +
+                          "limit of " + std::to_string(kMaxStudyIterations) +
+                          "; split the study or run fewer iterations");
     }
     return runs;
 }

@@ -5,6 +5,7 @@
 #include "impasto/error.h"
 #include "impasto/run_record.h"
 #include "impasto/version.h"
+#include "io/bounded_json.h"
 #include "io/sha256.h"
 
 #include <fstream>
@@ -15,16 +16,32 @@ namespace impasto::study {
 namespace {
 
 constexpr int kCacheFormat = 2; // 2: history entries are objects, as in the sidecar
+// A record holds the loss history: about 150 bytes per iteration, up to kMaxIterations of them.
+constexpr JsonLimits kRecordLimits{64U << 20U, 16};
 
 std::optional<nlohmann::json> read_json(const std::filesystem::path& file) {
+    std::error_code error;
+    if (!std::filesystem::is_regular_file(file, error)) {
+        return std::nullopt;
+    }
+    const std::uintmax_t bytes = std::filesystem::file_size(file, error);
+    if (error || bytes > kRecordLimits.max_bytes) {
+        return std::nullopt; // not a record we wrote: the run is simply done again
+    }
     std::ifstream in(file, std::ios::binary);
     if (!in) {
         return std::nullopt;
     }
     std::ostringstream text;
     text << in.rdbuf();
-    nlohmann::json json = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
-    if (json.is_discarded() || !json.is_object() || json.value("format", 0) != kCacheFormat) {
+    nlohmann::json json;
+    try {
+        json = parse_bounded_json(text.str(), kRecordLimits, file.string());
+    } catch (const InputError&) {
+        return std::nullopt;
+    }
+    const auto format = json.is_object() ? json.find("format") : json.end();
+    if (format == json.end() || !format->is_number_integer() || format->get<int>() != kCacheFormat) {
         return std::nullopt;
     }
     return json;

@@ -89,6 +89,7 @@ class StudyRunner {
         options.size = r.size;
         options.iterations = r.iterations;
         options.seed = r.seed;
+        options.max_pixels = options_.max_pixels;
         options.validate();
         const int count = static_cast<int>(r.content_layers.size() + r.style_layer_sets.size() + 1);
         int index = 0;
@@ -189,9 +190,11 @@ class StudyRunner {
         const Image& content = image(content_file);
         const Image& style = image(style_file);
         reset_peak_rss();
+        StylizeOptions options = run.options;
+        options.max_pixels = options_.max_pixels; // not part of the cache key: it changes no pixel
         const Clock::time_point began = Clock::now();
         const StylizeResult result =
-            stylize(model, content, {StyleImage{style, 1.0}}, run.options, [&](const ProgressEvent& event) {
+            stylize(model, content, {StyleImage{style, 1.0}}, options, [&](const ProgressEvent& event) {
                 StudyProgress inner = progress;
                 inner.inner = &event;
                 return report(inner, start, /*throw_on_cancel=*/false);
@@ -259,7 +262,9 @@ class StudyRunner {
     const Image& image(const std::filesystem::path& file) {
         auto found = images_.find(file.string());
         if (found == images_.end()) {
-            found = images_.emplace(file.string(), load_image(file)).first;
+            ImageLoadLimits limits;
+            limits.max_pixels = options_.max_pixels;
+            found = images_.emplace(file.string(), load_image(file, limits)).first;
         }
         return found->second;
     }

@@ -135,11 +135,15 @@ class SpecReader {
                 spec.style = image(string(node, key), node.line, "reconstruct.style");
             } else if (key == "content_layers") {
                 spec.content_layers = layers(node, "reconstruct.content_layers");
+                check_count(node, spec.content_layers.size(), "reconstruct.content_layers");
             } else if (key == "style_layer_sets") {
                 expect(node, SpecNode::Type::Array, key);
+                check_count(node, node.items.size(), "reconstruct.style_layer_sets");
                 spec.style_layer_sets.clear();
                 for (const SpecNode& set : node.items) {
                     spec.style_layer_sets.push_back(layers(set, "reconstruct.style_layer_sets"));
+                    check_count(set, spec.style_layer_sets.back().size(), "reconstruct.style_layer_sets",
+                                kMaxLayerEntries);
                 }
             } else if (key == "feature_layer") {
                 spec.feature_layer = layers(node, "reconstruct.feature_layer").at(0);
@@ -158,6 +162,15 @@ class SpecReader {
             }
         }
         return spec;
+    }
+
+    // Each reconstruction runs up to 100000 iterations, each layer of a set adds a Gram matrix.
+    void check_count(const SpecNode& node, std::size_t count, const std::string& key,
+                     std::size_t limit = kMaxReconstructionLayers) const {
+        if (count > limit) {
+            fail(node.line,
+                 key + ": " + std::to_string(count) + " entries is over the limit of " + std::to_string(limit));
+        }
     }
 
     std::vector<std::string> layers(const SpecNode& node, const std::string& key) const {
@@ -294,6 +307,16 @@ StudySpec parse_study_spec(const std::string& text, SpecFormat format, const std
 }
 
 StudySpec load_study_spec(const std::filesystem::path& file) {
+    std::error_code error;
+    if (!std::filesystem::is_regular_file(file, error)) {
+        throw ConfigError("study spec '" + file.string() + "' cannot be read (missing or not a file)");
+    }
+    // Refused before it is read: the parsers check the text again, this keeps a huge file out of memory.
+    const std::uintmax_t bytes = std::filesystem::file_size(file, error);
+    if (!error && bytes > study::kMaxSpecBytes) {
+        throw ConfigError("study spec '" + file.string() + "': " + std::to_string(bytes) +
+                          " bytes is over the limit of " + std::to_string(study::kMaxSpecBytes));
+    }
     std::ifstream in(file, std::ios::binary);
     if (!in) {
         throw ConfigError("study spec '" + file.string() + "' cannot be read (missing or not a file)");

@@ -31,12 +31,17 @@ const char* kind_name(Kind kind) {
     throw ConfigError(name + ":" + std::to_string(line) + ": " + key + ": " + what);
 }
 
-// Keys whose number must be a whole number, with their smallest allowed value.
+// Keys whose number must be a whole number, with their range. The range is checked here, before
+// the value is converted to an int (a cast of 1e30 would be undefined); validate() checks it again.
 struct IntegerRule {
     const char* key;
     double minimum;
+    double maximum;
 };
-constexpr IntegerRule kIntegerKeys[] = {{"size", 16}, {"iterations", 0}, {"seed", 0}, {"lbfgs_history", 1}};
+constexpr IntegerRule kIntegerKeys[] = {{"size", 16, kMaxImageSide},
+                                        {"iterations", 0, kMaxIterations},
+                                        {"seed", 0, 9007199254740992.0}, // 2^53: every integer up to it is exact
+                                        {"lbfgs_history", 1, kMaxLbfgsHistory}};
 
 bool is_layer_key(const std::string& key) {
     return key == "content_layers" || key == "style_layers";
@@ -124,9 +129,10 @@ SpecValue to_spec_value(const ParameterKey& key, const SpecNode& node, const std
         value.number = node.number;
         for (const IntegerRule& rule : kIntegerKeys) {
             if (key.name == std::string(rule.key) &&
-                (std::floor(node.number) != node.number || node.number < rule.minimum)) {
+                (std::floor(node.number) != node.number || node.number < rule.minimum || node.number > rule.maximum)) {
                 fail(name, node.line, key.name,
-                     "expected a whole number >= " + number_label(rule.minimum) + ", got " + number_label(node.number));
+                     "expected a whole number in " + number_label(rule.minimum) + ".." + number_label(rule.maximum) +
+                         ", got " + number_label(node.number));
             }
         }
         break;

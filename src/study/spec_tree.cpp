@@ -1,6 +1,8 @@
 #include "study/spec_tree.h"
 
 #include "impasto/error.h"
+#include "io/bounded_json.h"
+#include "study/toml_nesting.h"
 
 #include <algorithm>
 #include <iterator>
@@ -215,9 +217,21 @@ class TreeBuilder : public nlohmann::json_sax<nlohmann::json> {
     SpecNode root_;
 };
 
+void check_spec_size(const std::string& text, const std::string& name) {
+    if (text.size() > kMaxSpecBytes) {
+        throw ConfigError(name + ": " + std::to_string(text.size()) + " bytes is over the limit of " +
+                          std::to_string(kMaxSpecBytes) + " for a study spec");
+    }
+}
+
 } // namespace
 
 SpecNode parse_toml_tree(const std::string& text, const std::string& name) {
+    check_spec_size(text, name);
+    const TomlNesting nesting = toml_nesting_depth(text, kMaxSpecDepth);
+    if (nesting.depth > kMaxSpecDepth) {
+        syntax_error(name, nesting.line, "nests deeper than " + std::to_string(kMaxSpecDepth) + " levels");
+    }
     try {
         const toml::table table = toml::parse(text, name);
         SpecNode root = from_toml(table, 1, name);
@@ -230,6 +244,7 @@ SpecNode parse_toml_tree(const std::string& text, const std::string& name) {
 }
 
 SpecNode parse_json_tree(const std::string& text, const std::string& name) {
+    check_json_limits<ConfigError>(text, JsonLimits{kMaxSpecBytes, kMaxSpecDepth}, name);
     int line = 1;
     TreeBuilder builder(&line, name);
     const LineCountingIterator begin(text.data(), &line);
