@@ -18,6 +18,7 @@ struct RawTensor {
     std::vector<std::int64_t> shape;
     std::vector<std::uint8_t> bytes; // little-endian, row-major
 
+    // Throws WeightsError for a negative dimension or a count beyond int64 (shapes from files).
     std::int64_t numel() const;
     // Copy out as float32 (F32, F16, BF16 and U8 are accepted).
     std::vector<float> to_float() const;

@@ -2,6 +2,7 @@
 #include "impasto/raw_tensor.h"
 
 #include "impasto/error.h"
+#include "io/checked_math.h"
 
 #include <cstring>
 #include <string>
@@ -76,16 +77,21 @@ const char* dtype_name(DType dtype) {
 }
 
 std::int64_t RawTensor::numel() const {
-    std::int64_t count = 1;
-    for (std::int64_t dim : shape) {
-        count *= dim;
+    const auto count = io::checked_element_count(shape);
+    if (!count) {
+        std::string text;
+        for (const std::int64_t dim : shape) {
+            text += (text.empty() ? "" : ",") + std::to_string(dim);
+        }
+        throw WeightsError("tensor shape [" + text + "] has a negative dimension or more elements than 64 bits count");
     }
-    return count;
+    return *count;
 }
 
 std::vector<float> RawTensor::to_float() const {
     const auto count = static_cast<std::size_t>(numel());
-    if (bytes.size() != count * dtype_size(dtype)) {
+    const auto expected = io::checked_byte_count(numel(), dtype_size(dtype));
+    if (!expected || bytes.size() != *expected) {
         throw WeightsError("tensor of " + std::to_string(count) + " " + dtype_name(dtype) + " elements holds " +
                            std::to_string(bytes.size()) + " bytes");
     }

@@ -2,10 +2,10 @@
 #include "io/sha256.h"
 
 #include "impasto/error.h"
+#include "io/regular_file.h"
 
 #include <algorithm>
 #include <cstring>
-#include <fstream>
 #include <vector>
 
 namespace impasto::io {
@@ -134,20 +134,26 @@ std::string sha256_hex(const std::string& data) {
 }
 
 std::string sha256_file_hex(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        throw WeightsError("hashing '" + path.string() + "': cannot open the file");
+    // Streamed, so there is no size cap; but only a regular file ends, and is read to the size it
+    // had when opened (a file still growing is hashed as it was).
+    try {
+        RegularFile file(path);
+        Sha256 hasher;
+        std::vector<char> chunk(1 << 20);
+        std::uint64_t left = file.size();
+        while (left > 0) {
+            const std::size_t got =
+                file.read_some(chunk.data(), static_cast<std::size_t>(std::min<std::uint64_t>(left, chunk.size())));
+            if (got == 0) {
+                throw InputError("the file shrank while being read");
+            }
+            hasher.update(chunk.data(), got);
+            left -= got;
+        }
+        return hasher.finish_hex();
+    } catch (const InputError& e) {
+        throw WeightsError("hashing '" + path.string() + "': " + e.what());
     }
-    Sha256 hasher;
-    std::vector<char> chunk(1 << 20);
-    while (in) {
-        in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-        hasher.update(chunk.data(), static_cast<std::size_t>(in.gcount()));
-    }
-    if (in.bad()) {
-        throw WeightsError("hashing '" + path.string() + "': read error");
-    }
-    return hasher.finish_hex();
 }
 
 } // namespace impasto::io
