@@ -19,12 +19,15 @@ std::string serialize_safetensors(const TensorMap& tensors, const StringMap& met
 // Writes atomically (write_file_atomic: temporary sibling, fsync, rename). Throws OutputError.
 void write_safetensors(const std::filesystem::path& path, const TensorMap& tensors, const StringMap& metadata = {});
 
-// Validates the header, dtypes, shapes and offsets; throws WeightsError naming `origin` on corruption.
+// Validates the header (size, JSON nesting, names given once), dtypes, shapes (element counts
+// overflow-checked) and offsets (inside the data, not overlapping, each span equal to what its
+// dtype and shape need); throws WeightsError naming `origin` on corruption.
 TensorMap parse_safetensors(const std::uint8_t* data, std::size_t size, const std::string& origin,
                             StringMap* metadata = nullptr);
 TensorMap read_safetensors(const std::filesystem::path& path, StringMap* metadata = nullptr);
 
-// Reads a whole file; throws WeightsError("reading '<path>': ...") when it cannot.
+// Reads a whole regular file of at most 2 GiB; throws WeightsError("reading '<path>': ...") when it
+// cannot, and for folders, devices (/dev/zero), FIFOs and sockets, which are never read.
 std::string read_file_bytes(const std::filesystem::path& path);
 
 } // namespace impasto

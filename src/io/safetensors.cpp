@@ -3,18 +3,27 @@
 
 #include "impasto/atomic_file.h"
 #include "impasto/error.h"
+#include "io/bounded_json.h"
+#include "io/checked_math.h"
+#include "io/file_limits.h"
+#include "io/regular_file.h"
 
 #include <algorithm>
-#include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 namespace impasto {
 namespace {
 
-// Guards against absurd header lengths before allocating (the reference implementation uses 100 MB).
-constexpr std::uint64_t kMaxHeaderBytes = 100u << 20;
+// A header lists ~100 bytes per tensor: 16 MiB is 150,000 tensors. (The reference implementation
+// allows 100 MB, which nlohmann would hold in about ten times that.)
+constexpr std::size_t kMaxHeaderBytes = 16U << 20U;
+// {name: {"shape": [...]}} and {"__metadata__": {...}} nest three levels.
+constexpr int kMaxHeaderDepth = 4;
 
 DType parse_dtype(const std::string& name, const std::string& context) {
     for (DType dtype : {DType::Float32, DType::Float16, DType::BFloat16, DType::UInt8, DType::Int64}) {
@@ -23,6 +32,89 @@ DType parse_dtype(const std::string& name, const std::string& context) {
         }
     }
     throw WeightsError(context + ": unsupported dtype '" + name + "' (supported: F32, F16, BF16, U8, I64)");
+}
+
+std::string shape_text(const std::vector<std::int64_t>& shape) {
+    std::string text = "[";
+    for (std::size_t i = 0; i < shape.size(); ++i) {
+        text += (i > 0 ? "," : "") + std::to_string(shape[i]);
+    }
+    return text + "]";
+}
+
+// The header as JSON, after its size and nesting are checked; a name given twice is refused
+// (nlohmann would keep the last silently, and another reader might take the first).
+nlohmann::json parse_header(std::string_view text, const std::string& context) {
+    check_json_limits<WeightsError>(text, JsonLimits{kMaxHeaderBytes, kMaxHeaderDepth}, context + ": header");
+    std::set<std::string> names;
+    const auto reject_duplicates = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+        if (depth == 1 && event == nlohmann::json::parse_event_t::key &&
+            !names.insert(parsed.get<std::string>()).second) {
+            throw WeightsError(context + ": the header names '" + parsed.get<std::string>() + "' twice");
+        }
+        return true;
+    };
+    nlohmann::json header;
+    try {
+        header = nlohmann::json::parse(text.begin(), text.end(), reject_duplicates);
+    } catch (const nlohmann::json::exception& e) {
+        throw WeightsError(context + ": header is not valid JSON (" + e.what() + ")");
+    }
+    if (!header.is_object()) {
+        throw WeightsError(context + ": header is not a JSON object");
+    }
+    return header;
+}
+
+void read_metadata(const nlohmann::json& entry, const std::string& context, StringMap* metadata) {
+    if (!entry.is_object()) {
+        throw WeightsError(context + ": __metadata__ is not an object");
+    }
+    for (const auto& [key, value] : entry.items()) {
+        if (!value.is_string()) {
+            throw WeightsError(context + ": __metadata__['" + key + "'] is not a string");
+        }
+        if (metadata != nullptr) {
+            (*metadata)[key] = value.get<std::string>();
+        }
+    }
+}
+
+// Only non-negative JSON integers: get<int64_t>() would silently truncate 1.5 and cast 1e30 (undefined).
+std::uint64_t read_unsigned(const nlohmann::json& value, std::uint64_t max, const std::string& what,
+                            const std::string& context) {
+    if (!value.is_number_unsigned() || value.get<std::uint64_t>() > max) {
+        throw WeightsError(context + ": " + what + " " + value.dump() + " is not an integer in 0.." +
+                           std::to_string(max));
+    }
+    return value.get<std::uint64_t>();
+}
+
+std::vector<std::int64_t> read_shape(const nlohmann::json& entry, const std::string& context) {
+    const auto shape = entry.find("shape");
+    if (shape == entry.end() || !shape->is_array()) {
+        throw WeightsError(context + ": malformed entry (no \"shape\" array)");
+    }
+    if (shape->size() > io::kMaxTensorRank) {
+        throw WeightsError(context + ": shape has " + std::to_string(shape->size()) +
+                           " dimensions, over the limit of " + std::to_string(io::kMaxTensorRank));
+    }
+    std::vector<std::int64_t> dims;
+    for (const auto& dim : *shape) {
+        dims.push_back(static_cast<std::int64_t>(
+            read_unsigned(dim, std::numeric_limits<std::int64_t>::max(), "shape dimension", context)));
+    }
+    return dims;
+}
+
+std::pair<std::uint64_t, std::uint64_t> read_offsets(const nlohmann::json& entry, const std::string& context) {
+    const auto offsets = entry.find("data_offsets");
+    if (offsets == entry.end() || !offsets->is_array() || offsets->size() != 2) {
+        throw WeightsError(context + ": malformed entry (no \"data_offsets\" pair)");
+    }
+    const std::uint64_t max = std::numeric_limits<std::uint64_t>::max();
+    return {read_unsigned((*offsets)[0], max, "data offset", context),
+            read_unsigned((*offsets)[1], max, "data offset", context)};
 }
 
 } // namespace
@@ -73,19 +165,12 @@ TensorMap parse_safetensors(const std::uint8_t* data, std::size_t size, const st
     for (int i = 0; i < 8; ++i) {
         header_size |= static_cast<std::uint64_t>(data[i]) << (8 * i);
     }
-    if (header_size > kMaxHeaderBytes || header_size > size - 8) {
+    if (header_size > size - 8) {
         throw WeightsError(context + ": header length " + std::to_string(header_size) + " exceeds the file size " +
                            std::to_string(size) + " (truncated or not safetensors)");
     }
-    nlohmann::json header;
-    try {
-        header = nlohmann::json::parse(data + 8, data + 8 + header_size);
-    } catch (const nlohmann::json::exception& e) {
-        throw WeightsError(context + ": header is not valid JSON (" + e.what() + ")");
-    }
-    if (!header.is_object()) {
-        throw WeightsError(context + ": header is not a JSON object");
-    }
+    const std::string_view header_text(reinterpret_cast<const char*>(data + 8), static_cast<std::size_t>(header_size));
+    const nlohmann::json header = parse_header(header_text, context);
     const std::uint8_t* payload = data + 8 + header_size;
     const std::uint64_t payload_size = size - 8 - header_size;
 
@@ -93,48 +178,41 @@ TensorMap parse_safetensors(const std::uint8_t* data, std::size_t size, const st
     std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;
     for (const auto& [name, entry] : header.items()) {
         if (name == "__metadata__") {
-            if (!entry.is_object()) {
-                throw WeightsError(context + ": __metadata__ is not an object");
-            }
-            for (const auto& [key, value] : entry.items()) {
-                if (!value.is_string()) {
-                    throw WeightsError(context + ": __metadata__['" + key + "'] is not a string");
-                }
-                if (metadata != nullptr) {
-                    (*metadata)[key] = value.get<std::string>();
-                }
-            }
+            read_metadata(entry, context, metadata);
             continue;
         }
         const std::string tensor_context = context + ": tensor '" + name + "'";
-        try {
-            RawTensor tensor;
-            tensor.dtype = parse_dtype(entry.at("dtype").get<std::string>(), tensor_context);
-            tensor.shape = entry.at("shape").get<std::vector<std::int64_t>>();
-            const auto offsets = entry.at("data_offsets").get<std::vector<std::uint64_t>>();
-            if (offsets.size() != 2 || offsets[0] > offsets[1] || offsets[1] > payload_size) {
-                throw WeightsError(tensor_context + ": data_offsets out of range (data holds " +
-                                   std::to_string(payload_size) + " bytes)");
-            }
-            std::uint64_t expected = dtype_size(tensor.dtype);
-            for (std::int64_t dim : tensor.shape) {
-                if (dim < 0) {
-                    throw WeightsError(tensor_context + ": negative dimension in shape");
-                }
-                expected *= static_cast<std::uint64_t>(dim);
-            }
-            if (offsets[1] - offsets[0] != expected) {
-                throw WeightsError(tensor_context + ": data_offsets span " + std::to_string(offsets[1] - offsets[0]) +
-                                   " bytes but the shape needs " + std::to_string(expected));
-            }
-            tensor.bytes.assign(payload + offsets[0], payload + offsets[1]);
-            ranges.emplace_back(offsets[0], offsets[1]);
-            tensors.emplace(name, std::move(tensor));
-        } catch (const nlohmann::json::exception& e) {
-            throw WeightsError(tensor_context + ": malformed entry (" + e.what() + ")");
+        if (!entry.is_object()) {
+            throw WeightsError(tensor_context + ": malformed entry (not an object)");
         }
+        const auto dtype = entry.find("dtype");
+        if (dtype == entry.end() || !dtype->is_string()) {
+            throw WeightsError(tensor_context + ": malformed entry (no \"dtype\" string)");
+        }
+        RawTensor tensor;
+        tensor.dtype = parse_dtype(dtype->get<std::string>(), tensor_context);
+        tensor.shape = read_shape(entry, tensor_context);
+        const auto [begin, end] = read_offsets(entry, tensor_context);
+        if (begin > end || end > payload_size) {
+            throw WeightsError(tensor_context + ": data_offsets out of range ([" + std::to_string(begin) + ", " +
+                               std::to_string(end) + "], the data holds " + std::to_string(payload_size) + " bytes)");
+        }
+        const auto count = io::checked_element_count(tensor.shape);
+        const auto expected = count ? io::checked_byte_count(*count, dtype_size(tensor.dtype)) : std::nullopt;
+        if (!expected) {
+            throw WeightsError(tensor_context + ": shape " + shape_text(tensor.shape) +
+                               " has more elements than 64 bits can count");
+        }
+        if (end - begin != *expected) {
+            throw WeightsError(tensor_context + ": data_offsets span " + std::to_string(end - begin) +
+                               " bytes but the shape needs " + std::to_string(*expected));
+        }
+        tensor.bytes.assign(payload + begin, payload + end);
+        ranges.emplace_back(begin, end);
+        tensors.emplace(name, std::move(tensor));
     }
     // Overlapping tensors would alias each other's data: a sign of a corrupted or hostile header.
+    // Disjoint ranges also bound the bytes of all tensors together by the file's size.
     std::sort(ranges.begin(), ranges.end());
     for (std::size_t i = 1; i < ranges.size(); ++i) {
         if (ranges[i].first < ranges[i - 1].second) {
@@ -145,15 +223,11 @@ TensorMap parse_safetensors(const std::uint8_t* data, std::size_t size, const st
 }
 
 std::string read_file_bytes(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        throw WeightsError("reading '" + path.string() + "': cannot open the file");
+    try {
+        return io::read_regular_file(path, io::kMaxWeightFileBytes);
+    } catch (const InputError& e) {
+        throw WeightsError("reading '" + path.string() + "': " + e.what());
     }
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (in.bad()) {
-        throw WeightsError("reading '" + path.string() + "': read error");
-    }
-    return bytes;
 }
 
 TensorMap read_safetensors(const std::filesystem::path& path, StringMap* metadata) {
