@@ -1,5 +1,5 @@
 // Reader for the legacy torch.save format: five pickles (see torch_legacy_pickle.h for the VM)
-// followed by the raw storages, assembled into contiguous tensors.
+// followed by the raw storages, assembled into contiguous tensors (torch_tensor_views.cpp).
 #include "io/torch_legacy.h"
 
 #include "impasto/error.h"
@@ -7,9 +7,7 @@
 #include "io/torch_legacy_pickle.h"
 
 #include <cstring>
-#include <map>
-#include <utility>
-#include <vector>
+#include <string>
 
 namespace impasto::io {
 namespace {
@@ -22,78 +20,7 @@ using pickle::ValuePtr;
 constexpr std::uint8_t kMagic[10] = {0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
 constexpr std::int64_t kProtocolVersion = 1001;
 
-bool is_contiguous(const std::vector<std::int64_t>& shape, const std::vector<std::int64_t>& stride) {
-    std::int64_t expected = 1;
-    for (std::size_t i = shape.size(); i-- > 0;) {
-        if (shape[i] != 1 && stride[i] != expected) {
-            return false;
-        }
-        expected *= shape[i];
-    }
-    return true;
-}
-
 } // namespace
-
-namespace pickle {
-
-TensorMap tensors_from_dict(const Value& object, const StorageMap& storages, const std::string& context) {
-    TensorMap tensors;
-    for (const auto& [key, value] : object.entries) {
-        if (key->kind != Value::Kind::String || value->kind != Value::Kind::Tensor) {
-            throw WeightsError(context + ": the saved dict holds something other than name -> tensor");
-        }
-        const std::string tensor_context = context + ": tensor '" + key->text + "'";
-        const auto storage = storages.find(value->text);
-        if (storage == storages.end()) {
-            throw WeightsError(tensor_context + ": storage '" + value->text + "' missing from the file");
-        }
-        if (value->shape.size() != value->stride.size()) {
-            throw WeightsError(tensor_context + ": shape and stride differ in rank");
-        }
-        RawTensor tensor;
-        tensor.dtype = value->dtype;
-        tensor.shape = value->shape;
-        const std::int64_t count = tensor.numel();
-        // The last element a view reaches; strides are never negative in a saved tensor.
-        std::int64_t last = value->storage_offset;
-        for (std::size_t d = 0; d < value->shape.size(); ++d) {
-            if (value->shape[d] < 0 || value->stride[d] < 0) {
-                throw WeightsError(tensor_context + ": negative size or stride");
-            }
-            last += value->shape[d] > 0 ? (value->shape[d] - 1) * value->stride[d] : 0;
-        }
-        if (value->storage_offset < 0 || (count > 0 && static_cast<std::uint64_t>(last) >= storage->second.second)) {
-            throw WeightsError(tensor_context + ": offset and size exceed its storage");
-        }
-        const std::size_t element_size = dtype_size(tensor.dtype);
-        const std::uint8_t* base = storage->second.first + value->storage_offset * element_size;
-        if (is_contiguous(value->shape, value->stride)) {
-            tensor.bytes.assign(base, base + count * element_size);
-        } else {
-            // A view with other strides (e.g. a permuted TensorFlow kernel): gather it in row-major order.
-            tensor.bytes.resize(static_cast<std::size_t>(count) * element_size);
-            std::vector<std::int64_t> index(value->shape.size(), 0);
-            for (std::int64_t i = 0; i < count; ++i) {
-                std::int64_t offset = 0;
-                for (std::size_t d = 0; d < index.size(); ++d) {
-                    offset += index[d] * value->stride[d];
-                }
-                std::memcpy(tensor.bytes.data() + i * element_size, base + offset * element_size, element_size);
-                for (std::size_t d = index.size(); d-- > 0;) {
-                    if (++index[d] < value->shape[d]) {
-                        break;
-                    }
-                    index[d] = 0;
-                }
-            }
-        }
-        tensors.emplace(key->text, std::move(tensor));
-    }
-    return tensors;
-}
-
-} // namespace pickle
 
 bool looks_like_torch_legacy(const std::uint8_t* data, std::size_t size) {
     return size >= 14 && data[0] == 0x80 && data[1] == 0x02 && data[2] == 0x8a && data[3] == 10 &&
@@ -113,23 +40,29 @@ TensorMap parse_torch_legacy(const std::uint8_t* data, std::size_t size, const s
         throw WeightsError(context + ": unsupported torch.save protocol version");
     }
     unpickle("sys_info"); // little-endian and type sizes; every torch since 2017 writes the same
-    const ValuePtr object = unpickle("object");
+    Unpickler object_pickle(data, size, pos, context + " (object)");
+    const ValuePtr object = object_pickle.run();
+    const pickle::StorageDeclarations& declarations = object_pickle.storages();
     const ValuePtr keys = unpickle("storage keys");
     if (object->kind != Value::Kind::Dict || keys->kind != Value::Kind::List) {
         throw WeightsError(context + ": the saved object is not a dict of tensors");
     }
 
-    std::map<std::string, DType> storage_types;
-    for (const auto& entry : object->entries) {
-        if (entry.second->kind == Value::Kind::Tensor) {
-            storage_types[entry.second->text] = entry.second->dtype;
-        }
-    }
-    // Storages follow in key order, each an int64 element count and its raw data.
+    // Storages follow in key order, each an int64 element count and its raw data. Each is sized
+    // by its own declaration (the persistent id), and the count written here must agree with it.
     pickle::StorageMap storages;
     for (const auto& key : keys->items) {
-        const auto type = storage_types.find(key->text);
-        const std::size_t element_size = type == storage_types.end() ? 1 : dtype_size(type->second);
+        if (key->kind != Value::Kind::String) {
+            throw WeightsError(context + ": a storage key that is not a string");
+        }
+        const auto declared = declarations.find(key->text);
+        if (declared == declarations.end()) {
+            throw WeightsError(context + ": storage '" + key->text + "' is listed but no tensor declares it");
+        }
+        if (storages.count(key->text) != 0) {
+            throw WeightsError(context + ": storage '" + key->text + "' is listed twice");
+        }
+        const std::size_t element_size = dtype_size(declared->second.dtype);
         std::uint64_t count = 0;
         if (size - pos >= 8) {
             std::memcpy(&count, data + pos, 8);
@@ -137,7 +70,11 @@ TensorMap parse_torch_legacy(const std::uint8_t* data, std::size_t size, const s
         if (size - pos < 8 || count > (size - pos - 8) / element_size) {
             throw WeightsError(context + ": truncated storage data (storage '" + key->text + "')");
         }
-        storages[key->text] = {data + pos + 8, static_cast<std::size_t>(count)};
+        if (count != static_cast<std::uint64_t>(declared->second.numel)) {
+            throw WeightsError(context + ": storage '" + key->text + "' holds " + std::to_string(count) +
+                               " elements but is declared with " + std::to_string(declared->second.numel));
+        }
+        storages[key->text] = {data + pos + 8, declared->second.numel, declared->second.dtype};
         pos += 8 + count * element_size;
     }
 

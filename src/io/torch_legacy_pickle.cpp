@@ -3,91 +3,171 @@
 
 #include "impasto/error.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <map>
 
 namespace impasto::io::pickle {
-namespace {
-
-DType storage_dtype(const std::string& type_name, const std::string& context) {
-    static const std::map<std::string, DType> kTypes = {{"torch.FloatStorage", DType::Float32},
-                                                        {"torch.HalfStorage", DType::Float16},
-                                                        {"torch.BFloat16Storage", DType::BFloat16},
-                                                        {"torch.ByteStorage", DType::UInt8},
-                                                        {"torch.LongStorage", DType::Int64}};
-    const auto found = kTypes.find(type_name);
-    if (found == kTypes.end()) {
-        throw WeightsError(context + ": unsupported storage type " + type_name);
-    }
-    return found->second;
-}
-
-} // namespace
-
 ValuePtr make(Value::Kind kind) {
     auto value = std::make_shared<Value>();
     value->kind = kind;
     return value;
 }
 
-ValuePtr Unpickler::persistent_load(const ValuePtr& pid) {
-    // Legacy: ('storage', storage_type, key, location, numel, view_metadata);
-    // zip format: ('storage', storage_type, key, location, numel).
-    if (pid->kind != Value::Kind::Tuple || (pid->items.size() != 6 && pid->items.size() != 5) ||
-        pid->items[0]->text != "storage") {
-        fail("unexpected persistent id (not a storage tuple)");
-    }
-    const auto& items = pid->items;
-    if (items[1]->kind != Value::Kind::Global || items[2]->kind != Value::Kind::String ||
-        items[4]->kind != Value::Kind::Int) {
-        fail("malformed storage persistent id");
-    }
-    if (items.size() == 6 && items[5]->kind != Value::Kind::None) {
-        fail("storage views (view_metadata) are not supported");
-    }
-    auto storage = make(Value::Kind::Storage);
-    storage->dtype = storage_dtype(items[1]->text, context_);
-    storage->text = items[2]->text;
-    storage->integer = items[4]->integer;
-    return storage;
+void Unpickler::fail(const std::string& what) const {
+    throw WeightsError(context_ + ": " + what + " at byte " + std::to_string(pos_));
 }
 
-ValuePtr Unpickler::reduce(const ValuePtr& callable, const ValuePtr& args) {
-    if (callable->kind != Value::Kind::Global || args->kind != Value::Kind::Tuple) {
-        fail("REDUCE on something other than a global");
+const std::uint8_t* Unpickler::take(std::size_t n) {
+    if (n > size_ - pos_) {
+        fail("truncated pickle stream (" + std::to_string(n) + " bytes wanted, " + std::to_string(size_ - pos_) +
+             " left)");
     }
-    if (callable->text == "collections.OrderedDict") {
-        return make(Value::Kind::Dict);
+    const std::uint8_t* p = data_ + pos_;
+    pos_ += n;
+    return p;
+}
+
+std::uint64_t Unpickler::read_le(std::size_t n) {
+    const std::uint8_t* p = take(n);
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        v |= static_cast<std::uint64_t>(p[i]) << (8 * i);
     }
-    if (callable->text == "torch._utils._rebuild_tensor_v2" || callable->text == "torch._utils._rebuild_tensor") {
-        // (storage, storage_offset, size, stride[, requires_grad, backward_hooks[, metadata]])
-        const auto& a = args->items;
-        if (a.size() < 4 || a[0]->kind != Value::Kind::Storage || a[1]->kind != Value::Kind::Int ||
-            a[2]->kind != Value::Kind::Tuple || a[3]->kind != Value::Kind::Tuple) {
-            fail("malformed arguments to " + callable->text);
-        }
-        auto tensor = make(Value::Kind::Tensor);
-        tensor->dtype = a[0]->dtype;
-        tensor->text = a[0]->text;
-        tensor->storage_offset = a[1]->integer;
-        for (const auto& dim : a[2]->items) {
-            tensor->shape.push_back(dim->integer);
-        }
-        for (const auto& step : a[3]->items) {
-            tensor->stride.push_back(step->integer);
-        }
-        return tensor;
+    return v;
+}
+
+std::string Unpickler::read_line() {
+    const auto* start = data_ + pos_;
+    const auto* newline = static_cast<const std::uint8_t*>(std::memchr(start, '\n', size_ - pos_));
+    if (newline == nullptr) {
+        fail("truncated pickle stream (GLOBAL without newline)");
     }
-    fail("unsupported callable " + callable->text + " (only tensors in a dict can be read)");
+    std::string line(reinterpret_cast<const char*>(start), static_cast<std::size_t>(newline - start));
+    pos_ += line.size() + 1;
+    return line;
+}
+
+ValuePtr Unpickler::make_value(Value::Kind kind) {
+    if (++values_made_ > kMaxValues) {
+        fail("pickle makes more than " + std::to_string(kMaxValues) + " values");
+    }
+    return make(kind);
+}
+
+void Unpickler::count_items(std::size_t n) {
+    items_ += n;
+    if (items_ > kMaxItems) {
+        fail("pickle holds more than " + std::to_string(kMaxItems) + " memo entries, marks and container items");
+    }
+}
+
+void Unpickler::push(ValuePtr value) {
+    // BINGET pushes a memo entry again without making a value: two bytes of input each.
+    if (stack_.size() >= kMaxItems) {
+        fail("pickle stack deeper than " + std::to_string(kMaxItems) + " values");
+    }
+    stack_.push_back(std::move(value));
+}
+
+ValuePtr Unpickler::pop() {
+    if (stack_.empty() || (!marks_.empty() && stack_.size() <= marks_.back())) {
+        fail("pickle stack underflow");
+    }
+    ValuePtr v = std::move(stack_.back());
+    stack_.pop_back();
+    return v;
+}
+
+std::vector<ValuePtr> Unpickler::pop_to_mark() {
+    if (marks_.empty()) {
+        fail("pickle MARK missing");
+    }
+    std::vector<ValuePtr> items(stack_.begin() + static_cast<std::ptrdiff_t>(marks_.back()), stack_.end());
+    stack_.resize(marks_.back());
+    marks_.pop_back();
+    return items;
+}
+
+ValuePtr& Unpickler::top() {
+    if (stack_.empty() || (!marks_.empty() && stack_.size() <= marks_.back())) {
+        fail("pickle stack underflow");
+    }
+    return stack_.back();
+}
+
+void Unpickler::adopt(Value& parent, Value& child) {
+    child.sealed = true; // first: a container nested in itself is then sealed and refused below
+    if (parent.sealed) {
+        fail("pickle changes a container after nesting it in another");
+    }
+    parent.depth = std::max(parent.depth, child.depth + 1);
+    if (parent.depth > kMaxNesting) {
+        fail("pickle nests deeper than " + std::to_string(kMaxNesting) + " levels");
+    }
+}
+
+void Unpickler::push_string(std::size_t length) {
+    auto v = make_value(Value::Kind::String);
+    const std::uint8_t* p = take(length); // the length is checked against the bytes left
+    v->text.assign(reinterpret_cast<const char*>(p), length);
+    push(std::move(v));
+}
+
+void Unpickler::push_int(std::int64_t integer) {
+    auto v = make_value(Value::Kind::Int);
+    v->integer = integer;
+    push(std::move(v));
+}
+
+void Unpickler::memo_put(std::uint64_t index) {
+    const ValuePtr& value = top();
+    const auto [slot, inserted] = memo_.try_emplace(index, value);
+    if (inserted) {
+        count_items(1);
+    } else {
+        slot->second = value;
+    }
+}
+
+ValuePtr Unpickler::memo_get(std::uint64_t index) {
+    const auto found = memo_.find(index);
+    if (found == memo_.end()) {
+        fail("pickle memo entry " + std::to_string(index) + " missing");
+    }
+    return found->second;
+}
+
+void Unpickler::make_tuple(std::vector<ValuePtr> items) {
+    auto tuple = make_value(Value::Kind::Tuple);
+    count_items(items.size());
+    for (const ValuePtr& item : items) {
+        adopt(*tuple, *item);
+    }
+    tuple->items = std::move(items);
+    push(std::move(tuple));
 }
 
 void Unpickler::set_items(const ValuePtr& dict, const std::vector<ValuePtr>& items) {
     if (dict->kind != Value::Kind::Dict || items.size() % 2 != 0) {
         fail("SETITEMS on something other than a dict");
     }
+    count_items(items.size());
     for (std::size_t i = 0; i < items.size(); i += 2) {
+        adopt(*dict, *items[i]);
+        adopt(*dict, *items[i + 1]);
         dict->entries.emplace_back(items[i], items[i + 1]);
+    }
+}
+
+void Unpickler::append(const ValuePtr& list, const std::vector<ValuePtr>& items) {
+    if (list->kind != Value::Kind::List) {
+        fail("APPEND on something other than a list");
+    }
+    count_items(items.size());
+    for (const ValuePtr& item : items) {
+        adopt(*list, *item);
+        list->items.push_back(item);
     }
 }
 
@@ -102,56 +182,54 @@ ValuePtr Unpickler::run() {
             }
             break;
         case '.': // STOP
-            if (stack_.size() != 1) {
-                fail("pickle ended with " + std::to_string(stack_.size()) + " values on the stack");
+            if (stack_.size() != 1 || !marks_.empty()) {
+                fail("pickle ended with " + std::to_string(stack_.size()) + " values and " +
+                     std::to_string(marks_.size()) + " marks on the stack");
             }
             return stack_.back();
         case 'c': { // GLOBAL
-            auto v = make(K::Global);
+            auto v = make_value(K::Global);
             const std::string module = read_line();
             v->text = module + "." + read_line();
-            stack_.push_back(std::move(v));
+            push(std::move(v));
             break;
         }
         case 'q': // BINPUT
-            memo_[read_le(1)] = top();
+            memo_put(read_le(1));
             break;
         case 'r': // LONG_BINPUT
-            memo_[read_le(4)] = top();
+            memo_put(read_le(4));
             break;
         case 'h': // BINGET
-            stack_.push_back(memo_get(read_le(1)));
+            push(memo_get(read_le(1)));
             break;
         case 'j': // LONG_BINGET
-            stack_.push_back(memo_get(read_le(4)));
+            push(memo_get(read_le(4)));
             break;
         case '(': // MARK
+            count_items(1);
             marks_.push_back(stack_.size());
             break;
         case '}': // EMPTY_DICT
-            stack_.push_back(make(K::Dict));
+            push(make_value(K::Dict));
             break;
         case ']': // EMPTY_LIST
-            stack_.push_back(make(K::List));
+            push(make_value(K::List));
             break;
         case ')': // EMPTY_TUPLE
-            stack_.push_back(make(K::Tuple));
+            push(make_value(K::Tuple));
             break;
-        case 't': { // TUPLE
-            auto v = make(K::Tuple);
-            v->items = pop_to_mark();
-            stack_.push_back(std::move(v));
+        case 't': // TUPLE
+            make_tuple(pop_to_mark());
             break;
-        }
         case 0x85:   // TUPLE1
         case 0x86:   // TUPLE2
         case 0x87: { // TUPLE3
-            auto v = make(K::Tuple);
-            v->items.resize(static_cast<std::size_t>(opcode - 0x84));
-            for (auto it = v->items.rbegin(); it != v->items.rend(); ++it) {
+            std::vector<ValuePtr> items(static_cast<std::size_t>(opcode - 0x84));
+            for (auto it = items.rbegin(); it != items.rend(); ++it) {
                 *it = pop();
             }
-            stack_.push_back(std::move(v));
+            make_tuple(std::move(items));
             break;
         }
         case 'X': // BINUNICODE
@@ -173,9 +251,9 @@ ValuePtr Unpickler::run() {
         case 0x8a: { // LONG1: little-endian two's complement of n bytes
             const std::size_t n = read_le(1);
             if (n > 8) {
-                auto v = make(K::BigInt);
+                auto v = make_value(K::BigInt);
                 v->text.assign(reinterpret_cast<const char*>(take(n)), n);
-                stack_.push_back(std::move(v));
+                push(std::move(v));
                 break;
             }
             std::uint64_t bits = n == 0 ? 0 : read_le(n);
@@ -191,25 +269,25 @@ ValuePtr Unpickler::run() {
             for (int i = 0; i < 8; ++i) {
                 bits = (bits << 8) | p[i];
             }
-            auto v = make(K::Float);
+            auto v = make_value(K::Float);
             std::memcpy(&v->real, &bits, sizeof bits);
-            stack_.push_back(std::move(v));
+            push(std::move(v));
             break;
         }
         case 'N': // NONE
-            stack_.push_back(make(K::None));
+            push(make_value(K::None));
             break;
         case 0x88:   // NEWTRUE
         case 0x89: { // NEWFALSE
-            auto v = make(K::Bool);
+            auto v = make_value(K::Bool);
             v->integer = opcode == 0x88 ? 1 : 0;
-            stack_.push_back(std::move(v));
+            push(std::move(v));
             break;
         }
         case 'R': { // REDUCE
             ValuePtr args = pop();
             ValuePtr callable = pop();
-            stack_.push_back(reduce(callable, args));
+            push(reduce(callable, args));
             break;
         }
         case 'b': // BUILD: the state of a tensor or dict carries nothing we need
@@ -229,22 +307,16 @@ ValuePtr Unpickler::run() {
         }
         case 'a': { // APPEND
             ValuePtr value = pop();
-            if (top()->kind != K::List) {
-                fail("APPEND on something other than a list");
-            }
-            top()->items.push_back(std::move(value));
+            append(top(), {value});
             break;
         }
         case 'e': { // APPENDS
             std::vector<ValuePtr> items = pop_to_mark();
-            if (top()->kind != K::List) {
-                fail("APPENDS on something other than a list");
-            }
-            top()->items.insert(top()->items.end(), items.begin(), items.end());
+            append(top(), items);
             break;
         }
         case 'Q': // BINPERSID
-            stack_.push_back(persistent_load(pop()));
+            push(persistent_load(pop()));
             break;
         default: {
             char hex[8];

@@ -2,6 +2,7 @@
 // runs on <archive>/data.pkl, and each storage is a stored member <archive>/data/<key>.
 #include "impasto/error.h"
 #include "impasto/safetensors.h"
+#include "io/checked_math.h"
 #include "io/torch_legacy.h"
 #include "io/torch_legacy_pickle.h"
 #include "io/zip_reader.h"
@@ -16,17 +17,6 @@ namespace {
 using pickle::Value;
 
 constexpr std::string_view kPickleName = "data.pkl";
-
-// Every Tensor value's storage key and dtype in the dict.
-std::map<std::string, DType> storage_types(const Value& object) {
-    std::map<std::string, DType> types;
-    for (const auto& entry : object.entries) {
-        if (entry.second->kind == Value::Kind::Tensor) {
-            types[entry.second->text] = entry.second->dtype;
-        }
-    }
-    return types;
-}
 
 } // namespace
 
@@ -57,21 +47,29 @@ TensorMap parse_torch_zip(std::string bytes, const std::string& origin) {
     const std::string pickled = archive.read(prefix + std::string(kPickleName));
     std::size_t pos = 0;
     const auto* data = reinterpret_cast<const std::uint8_t*>(pickled.data());
-    const pickle::ValuePtr object = pickle::Unpickler(data, pickled.size(), pos, context + " (data.pkl)").run();
+    pickle::Unpickler unpickler(data, pickled.size(), pos, context + " (data.pkl)");
+    const pickle::ValuePtr object = unpickler.run();
     if (object->kind != Value::Kind::Dict) {
         throw WeightsError(context + ": the saved object is not a dict of tensors");
     }
-    // The members must outlive the StorageMap's pointers: keep them here.
+    // Each storage member must hold exactly what its persistent id declares. The members must
+    // outlive the StorageMap's pointers: keep them here.
     std::map<std::string, std::string> members;
     pickle::StorageMap storages;
-    for (const auto& [key, dtype] : storage_types(*object)) {
+    for (const auto& [key, declared] : unpickler.storages()) {
         const std::string member = prefix + "data/" + key;
         if (!archive.contains(member)) {
             throw WeightsError(context + ": storage '" + key + "' missing from the archive");
         }
+        const auto expected = checked_byte_count(declared.numel, dtype_size(declared.dtype));
+        if (!expected || archive.uncompressed_size(member) != *expected) {
+            throw WeightsError(context + ": storage '" + key + "' holds " +
+                               std::to_string(archive.uncompressed_size(member)) + " bytes but is declared as " +
+                               std::to_string(declared.numel) + " " + dtype_name(declared.dtype) + " elements");
+        }
         const std::string& bytes_of_storage = members[key] = archive.read(member);
-        storages[key] = {reinterpret_cast<const std::uint8_t*>(bytes_of_storage.data()),
-                         bytes_of_storage.size() / dtype_size(dtype)};
+        storages[key] = {reinterpret_cast<const std::uint8_t*>(bytes_of_storage.data()), declared.numel,
+                         declared.dtype};
     }
     return pickle::tensors_from_dict(*object, storages, context);
 }
