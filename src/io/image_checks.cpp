@@ -1,7 +1,8 @@
-// Format sniffing and structural checks, see image_checks.h.
+// Format sniffing, PNG, BMP and WebP headers; JPEG and TIFF have files of their own (see image_checks.h).
 #include "io/image_checks.h"
 
 #include "impasto/error.h"
+#include "io/image_probe_formats.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -28,78 +29,6 @@ std::uint32_t le32(const std::uint8_t* p) {
 
 constexpr std::uint8_t kPngSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
 
-bool is_sof_marker(std::uint8_t m) {
-    // SOF0..SOF15, except DHT (C4), JPG (C8) and DAC (CC), which share the range.
-    return m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC;
-}
-
-// Walks the marker segments and the entropy-coded scans up to EOI. Walking (rather than looking
-// for FF D9 near the end) accepts trailers after EOI (motion photos append whole videos) and is
-// not fooled by the EOI of an embedded EXIF thumbnail, which sits inside a skipped APP1 segment.
-void probe_jpeg(const std::uint8_t* data, std::size_t size, ImageProbe& probe) {
-    std::size_t pos = 2;
-    while (pos < size) {
-        if (data[pos] != 0xFF) {
-            ++pos; // stray bytes before a marker: libjpeg skips them too (with a warning)
-            continue;
-        }
-        while (pos < size && data[pos] == 0xFF) {
-            ++pos; // fill bytes
-        }
-        if (pos >= size) {
-            break;
-        }
-        const std::uint8_t marker = data[pos++];
-        if (marker == 0xD9) {
-            if (probe.width == 0 && probe.height == 0 && probe.jpeg_components == 0) {
-                throw InputError("corrupt JPEG (end-of-image marker before any frame header)");
-            }
-            return;
-        }
-        if (marker == 0x00 || marker == 0x01 || marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7)) {
-            continue; // markers without a length field
-        }
-        if (pos + 2 > size) {
-            break;
-        }
-        const std::size_t length = be16(data + pos);
-        if (length < 2) {
-            throw InputError(fmt::format("corrupt JPEG (bad segment length at byte {})", pos));
-        }
-        if (pos + length > size) {
-            break;
-        }
-        if (is_sof_marker(marker) && length >= 8) {
-            probe.height = be16(data + pos + 3);
-            probe.width = be16(data + pos + 5);
-            probe.jpeg_components = data[pos + 7];
-        }
-        pos += length;
-        if (marker == 0xDA) {
-            // Entropy-coded data: runs until an FF that is not stuffing (FF 00), a restart marker
-            // or a fill byte.
-            while (pos + 1 < size) {
-                if (data[pos] != 0xFF) {
-                    ++pos;
-                    continue;
-                }
-                const std::uint8_t next = data[pos + 1];
-                if (next == 0x00 || (next >= 0xD0 && next <= 0xD7)) {
-                    pos += 2;
-                } else if (next == 0xFF) {
-                    ++pos;
-                } else {
-                    break;
-                }
-            }
-            if (pos + 1 >= size) {
-                break;
-            }
-        }
-    }
-    throw InputError("truncated JPEG (no end-of-image marker)");
-}
-
 // Walks the chunks to IEND; every chunk carries its length, so a cut file is found exactly.
 void probe_png(const std::uint8_t* data, std::size_t size, ImageProbe& probe) {
     std::size_t pos = 8;
@@ -120,11 +49,11 @@ void probe_png(const std::uint8_t* data, std::size_t size, ImageProbe& probe) {
             break;
         }
         if (first) {
-            if (length < 13) {
-                throw InputError("corrupt PNG (IHDR chunk too short)");
+            // libpng reads the size from IHDR, which must come first and be 13 bytes long.
+            if (length != 13) {
+                throw InputError(fmt::format("corrupt PNG (IHDR chunk of {} bytes, not 13)", length));
             }
-            probe.width = be32(data + pos + 8);
-            probe.height = be32(data + pos + 12);
+            set_image_size(probe, be32(data + pos + 8), be32(data + pos + 12), "PNG");
             color_type = data[pos + 17];
         }
         first = false;
@@ -142,18 +71,39 @@ void probe_png(const std::uint8_t* data, std::size_t size, ImageProbe& probe) {
     throw InputError("truncated PNG (no IEND chunk)");
 }
 
+// OpenCV's own BMP decoder reads a 12-byte core header (16-bit unsigned sides) or any header of
+// 36 bytes or more (32-bit signed sides, a negative height meaning top-down rows); it refuses
+// every other header size, a width below 1 and a height of 0.
 void probe_bmp(const std::uint8_t* data, std::size_t size, ImageProbe& probe) {
-    // BITMAPINFOHEADER and later: 32-bit width and height (negative height = top-down rows).
-    if (size < 34 || le32(data + 14) < 40) {
-        return; // OS/2 headers and stubs: left to the decoder
+    if (size < 26) {
+        throw InputError("truncated BMP (header incomplete)");
     }
-    probe.width = static_cast<std::int32_t>(le32(data + 18));
-    probe.height = std::llabs(static_cast<std::int32_t>(le32(data + 22)));
+    const std::uint32_t header_size = le32(data + 14);
+    std::int64_t width = 0;
+    std::int64_t height = 0;
+    if (header_size == 12) {
+        width = le16(data + 18);
+        height = le16(data + 20);
+    } else if (header_size >= 36 && header_size <= 0x7FFFFFFFU) {
+        width = static_cast<std::int32_t>(le32(data + 18));
+        height = static_cast<std::int32_t>(le32(data + 22));
+        if (height == INT32_MIN) {
+            throw InputError("corrupt BMP (height -2^31 has no positive counterpart)");
+        }
+        height = std::llabs(height);
+    } else {
+        throw InputError(
+            fmt::format("corrupt BMP (header of {} bytes; decoders read 12, or 36 and more)", header_size));
+    }
+    set_image_size(probe, width, height, "BMP");
+    if (header_size < 40 || size < 34) {
+        return;
+    }
     // Uncompressed rows have a known size, so a cut file is found here rather than by OpenCV,
-    // which reports it on stderr.
+    // which reports it on stderr. The sides are bounded above, so this cannot overflow.
     const std::uint32_t bits_per_pixel = le16(data + 28);
     const std::uint32_t compression = le32(data + 30);
-    if (compression == 0 && probe.width > 0 && bits_per_pixel > 0 && bits_per_pixel <= 32) {
+    if (compression == 0 && bits_per_pixel > 0 && bits_per_pixel <= 32) {
         const std::int64_t stride = (probe.width * bits_per_pixel + 31) / 32 * 4;
         const std::int64_t needed = std::int64_t{le32(data + 10)} + stride * probe.height;
         if (needed > static_cast<std::int64_t>(size)) {
@@ -162,58 +112,54 @@ void probe_bmp(const std::uint8_t* data, std::size_t size, ImageProbe& probe) {
     }
 }
 
+// OpenCV hands the first 32 bytes to libwebp's WebPGetFeatures, which takes the size from the
+// first chunk: VP8X (the canvas), VP8 (the key frame header) or VP8L (the lossless header). It
+// also accepts a bare bitstream without a chunk header and other layouts; those are refused here.
 void probe_webp(const std::uint8_t* data, std::size_t size, ImageProbe& probe) {
     if (size < 30) {
         throw InputError("truncated WebP (header incomplete)");
     }
     const char* chunk = reinterpret_cast<const char*>(data + 12);
     if (std::memcmp(chunk, "VP8X", 4) == 0) {
-        probe.has_alpha = (data[20] & 0x10) != 0;
-        probe.width = std::int64_t{le24(data + 24)} + 1;
-        probe.height = std::int64_t{le24(data + 27)} + 1;
-    } else if (std::memcmp(chunk, "VP8L", 4) == 0 && data[20] == 0x2F) {
-        const std::uint32_t bits = le32(data + 21);
-        probe.width = std::int64_t{bits & 0x3FFF} + 1;
-        probe.height = std::int64_t{(bits >> 14) & 0x3FFF} + 1;
-        probe.has_alpha = ((bits >> 28) & 1) != 0;
-    } else if (std::memcmp(chunk, "VP8 ", 4) == 0 && data[23] == 0x9D && data[24] == 0x01 && data[25] == 0x2A) {
-        probe.width = le16(data + 26) & 0x3FFF;
-        probe.height = le16(data + 28) & 0x3FFF;
-    }
-}
-
-// The first image's size from IFD0 (tags ImageWidth 256 and ImageLength 257), so the pixel limit
-// holds before decoding here too. Anything unusual is left at 0: the limit is then checked after decoding.
-void probe_tiff(const std::uint8_t* data, std::size_t size, ImageProbe& probe) {
-    const bool little = data[0] == 'I';
-    const auto u16 = [&](std::size_t at) { return little ? le16(data + at) : be16(data + at); };
-    const auto u32 = [&](std::size_t at) { return little ? le32(data + at) : be32(data + at); };
-    if (size < 8) {
-        throw InputError("truncated TIFF (header incomplete)");
-    }
-    const std::size_t ifd = u32(4);
-    if (ifd < 8 || ifd + 2 > size) {
-        throw InputError(fmt::format("corrupt TIFF (first directory at byte {} of {})", ifd, size));
-    }
-    const std::size_t entries = u16(ifd);
-    for (std::size_t i = 0; i < entries && ifd + 2 + (i + 1) * 12 <= size; ++i) {
-        const std::size_t entry = ifd + 2 + i * 12;
-        const std::uint32_t tag = u16(entry);
-        const std::uint32_t type = u16(entry + 2);
-        if (tag != 256 && tag != 257) {
-            continue;
+        if (le32(data + 16) != 10) {
+            throw InputError("corrupt WebP (VP8X chunk is not 10 bytes)");
         }
-        // SHORT (3) values sit in the first two bytes of the value field, LONG (4) fill it.
-        const std::int64_t value = type == 3 ? u16(entry + 8) : type == 4 ? u32(entry + 8) : 0;
-        (tag == 256 ? probe.width : probe.height) = value;
-    }
-    if (probe.width == 0 || probe.height == 0) {
-        probe.width = 0;
-        probe.height = 0;
+        if ((data[20] & 0x02) != 0) {
+            throw InputError("animated WebP is not supported");
+        }
+        probe.has_alpha = (data[20] & 0x10) != 0;
+        set_image_size(probe, std::int64_t{le24(data + 24)} + 1, std::int64_t{le24(data + 27)} + 1, "WebP");
+    } else if (std::memcmp(chunk, "VP8L", 4) == 0) {
+        const std::uint32_t bits = le32(data + 21);
+        if (data[20] != 0x2F || (bits >> 29) != 0) {
+            throw InputError("corrupt WebP (VP8L signature or version)");
+        }
+        set_image_size(probe, std::int64_t{bits & 0x3FFF} + 1, std::int64_t{(bits >> 14) & 0x3FFF} + 1, "WebP");
+        probe.has_alpha = ((bits >> 28) & 1) != 0;
+    } else if (std::memcmp(chunk, "VP8 ", 4) == 0) {
+        if ((data[20] & 1) != 0 || data[23] != 0x9D || data[24] != 0x01 || data[25] != 0x2A) {
+            throw InputError("corrupt WebP (VP8 chunk does not start with a key frame)");
+        }
+        set_image_size(probe, le16(data + 26) & 0x3FFF, le16(data + 28) & 0x3FFF, "WebP");
+    } else {
+        throw InputError(fmt::format("unsupported WebP layout (first chunk '{}', expected VP8X, VP8L or VP8)",
+                                     std::string(chunk, 4)));
     }
 }
 
 } // namespace
+
+void set_image_size(ImageProbe& probe, std::int64_t width, std::int64_t height, const char* format) {
+    if (width < 1 || height < 1) {
+        throw InputError(fmt::format("corrupt {} (header gives a size of {}x{})", format, width, height));
+    }
+    if (width > kMaxImageSide || height > kMaxImageSide) {
+        throw InputError(fmt::format("{} of {}x{} pixels: a side is over the decoder's limit of {} pixels", format,
+                                     width, height, kMaxImageSide));
+    }
+    probe.width = width;
+    probe.height = height;
+}
 
 const char* format_name(ImageFormat format) {
     switch (format) {

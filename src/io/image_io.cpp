@@ -3,7 +3,10 @@
 #include "impasto/atomic_file.h"
 #include "impasto/error.h"
 #include "impasto/image.h"
+#include "io/checked_math.h"
+#include "io/file_limits.h"
 #include "io/image_checks.h"
+#include "io/regular_file.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -12,8 +15,6 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h> // fmt::join lives here from fmt 11 (LibTorch 2.x bundles it)
-#include <fstream>
-#include <limits>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -41,45 +42,36 @@ std::string allowed_extensions_text() {
     return fmt::format("{}", fmt::join(known_image_extensions(), ", "));
 }
 
-std::vector<std::uint8_t> read_file_bytes(const fs::path& file) {
-    std::error_code ec;
-    const fs::file_status status = fs::status(file, ec);
-    if (!fs::exists(status)) {
-        throw InputError("file not found");
-    }
-    if (fs::is_directory(status)) {
-        throw InputError("is a folder, not an image file");
-    }
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-        throw InputError(fmt::format("cannot open ({})", std::strerror(errno)));
-    }
-    std::vector<std::uint8_t> bytes;
-    constexpr std::size_t kChunk = 1 << 20;
-    while (in) {
-        const std::size_t old_size = bytes.size();
-        bytes.resize(old_size + kChunk);
-        in.read(reinterpret_cast<char*>(bytes.data() + old_size), static_cast<std::streamsize>(kChunk));
-        bytes.resize(old_size + static_cast<std::size_t>(in.gcount()));
-    }
-    if (in.bad()) {
-        throw InputError("read error");
-    }
+// Only a regular file, at most kMaxImageFileBytes long: /dev/zero or a FIFO would never end.
+std::string read_image_bytes(const fs::path& file) {
+    std::string bytes = io::read_regular_file(file, io::kMaxImageFileBytes);
     if (bytes.empty()) {
         throw InputError("empty file (0 bytes)");
     }
     return bytes;
 }
 
+// width and height are at most kMaxImageSide (the probe's guarantee; OpenCV's too), so the
+// product cannot overflow; the checks below still do not rely on it.
 void check_dimensions(std::int64_t width, std::int64_t height, const ImageLoadLimits& limits) {
-    const std::int64_t pixels = width * height;
-    if (pixels > limits.max_pixels) {
+    const auto pixels = io::checked_mul<std::int64_t>(width, height);
+    if (!pixels || *pixels > limits.max_pixels) {
         throw InputError(fmt::format("image is {}x{} ({} pixels), over the decode limit of {} pixels", width, height,
-                                     pixels, limits.max_pixels));
+                                     pixels ? fmt::to_string(*pixels) : std::string("too many"), limits.max_pixels));
     }
     if (width < limits.min_side || height < limits.min_side) {
         throw InputError(fmt::format("image is {}x{} pixels, smaller than the minimum of {} pixels per side", width,
                                      height, limits.min_side));
+    }
+}
+
+// Everything the decoder will allocate from the header, checked before it runs: the image, and a
+// strip or tile buffer whose size the file states separately (TIFF).
+void check_probe(const detail::ImageProbe& probe, const ImageLoadLimits& limits) {
+    check_dimensions(probe.width, probe.height, limits);
+    if (probe.scratch_pixels > limits.max_pixels) {
+        throw InputError(fmt::format("{} strips or tiles of {} pixels each, over the decode limit of {} pixels",
+                                     detail::format_name(probe.format), probe.scratch_pixels, limits.max_pixels));
     }
 }
 
@@ -157,16 +149,12 @@ Image to_rgb_image(const cv::Mat& decoded) {
 }
 
 Image load_image_unchecked(const fs::path& file, const ImageLoadLimits& limits) {
-    const std::vector<std::uint8_t> bytes = read_file_bytes(file);
-    const detail::ImageProbe probe = detail::probe_image(bytes.data(), bytes.size());
-    if (probe.width > 0 && probe.height > 0) {
-        check_dimensions(probe.width, probe.height, limits); // before any pixel memory is allocated
-    }
-    if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
-        throw InputError(fmt::format("file too large to decode ({} bytes)", bytes.size()));
-    }
+    const std::string bytes = read_image_bytes(file);
+    const auto* data = reinterpret_cast<const std::uint8_t*>(bytes.data());
+    const detail::ImageProbe probe = detail::probe_image(data, bytes.size());
+    check_probe(probe, limits); // before any pixel memory is allocated
     cv::Mat decoded;
-    const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8U, const_cast<std::uint8_t*>(bytes.data()));
+    const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8U, const_cast<std::uint8_t*>(data));
     try {
         decoded = cv::imdecode(buffer, decode_flags(probe));
     } catch (const cv::Exception& e) {
@@ -175,6 +163,15 @@ Image load_image_unchecked(const fs::path& file, const ImageLoadLimits& limits) 
     if (decoded.empty()) {
         throw InputError(
             fmt::format("corrupt or truncated {} (the decoder could not read it)", detail::format_name(probe.format)));
+    }
+    // The decoder must have read the size the probe read (EXIF orientation may swap the sides):
+    // a disagreement means the limit above was checked against the wrong numbers.
+    const bool same = (decoded.cols == probe.width && decoded.rows == probe.height) ||
+                      (decoded.cols == probe.height && decoded.rows == probe.width);
+    if (!same) {
+        throw InputError(fmt::format("corrupt {} (the header says {}x{}, the decoder read {}x{})",
+                                     detail::format_name(probe.format), probe.width, probe.height, decoded.cols,
+                                     decoded.rows));
     }
     check_dimensions(decoded.cols, decoded.rows, limits);
     return to_rgb_image(decoded);
