@@ -6,6 +6,7 @@
 #include "impasto/weights.h"
 #include "io/bounded_json.h"
 #include "io/keras_h5.h"
+#include "io/regular_file.h"
 #include "io/sha256.h"
 #include "io/torch_legacy.h"
 #include "io/weight_store_detail.h"
@@ -14,7 +15,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 namespace impasto {
@@ -211,18 +211,16 @@ WeightSetInfo WeightStore::save(const std::string& name, const TensorMap& tensor
 WeightSetInfo WeightStore::import_file(const fs::path& file, const std::string& name) const {
     detail::check_set_name(name);
     const std::string context = "importing '" + file.string() + "'";
-    std::error_code ec;
-    if (!fs::is_regular_file(file, ec)) {
-        throw InputError(context + ": file not found");
+    // Opened first: a missing file, a folder, a device or a FIFO is refused here, by name.
+    std::string head(16, '\0');
+    try {
+        io::RegularFile opened(file);
+        head.resize(opened.read_some(head.data(), head.size()));
+    } catch (const InputError& e) {
+        rethrow_with_context(e, context);
     }
     const std::string source_sha256 = io::sha256_file_hex(file);
     const std::string source = "file:" + fs::absolute(file).lexically_normal().string();
-    std::string head(16, '\0');
-    {
-        std::ifstream in(file, std::ios::binary);
-        in.read(head.data(), static_cast<std::streamsize>(head.size()));
-        head.resize(static_cast<std::size_t>(in.gcount()));
-    }
     const auto* head_bytes = reinterpret_cast<const std::uint8_t*>(head.data());
 
     try {
