@@ -237,7 +237,8 @@ void run_features(const ReconstructArgs& args, const CliState& state) {
     set_num_threads(resolve_threads(args.threads));
     const Pooling pooling = parse_pooling(args.pooling);
     const auto model = load_model(state, args.weights, device);
-    const FeatureMaps maps = feature_maps(*model, input, args.layer, args.count, args.options.size, pooling);
+    const FeatureMaps maps =
+        feature_maps(*model, input, args.layer, args.count, args.options.size, pooling, args.options.max_pixels);
     nlohmann::json channels = nlohmann::json::array();
     for (std::size_t i = 0; i < maps.channels.size(); ++i) {
         channels.push_back({{"channel", maps.channels[i]}, {"mean_activation", maps.mean_activation[i]}});

@@ -81,8 +81,9 @@ inline constexpr int kFeatureGridGap = 2;
 
 // The `count` channels of `layer` with the highest mean activation for `image` (long side
 // `size`), tiled in a near-square grid, tiles magnified so their long side is >= 64 px.
-// Throws ConfigError for an unknown layer or a count outside 1..channels.
+// Throws ConfigError for an unknown layer or a count outside 1..channels, and ResourceError when
+// the scaled image or the grid has more than `max_pixels` pixels, or the pass does not fit in memory.
 FeatureMaps feature_maps(const FeatureModel& model, const Image& image, const std::string& layer, int count, int size,
-                         Pooling pooling = Pooling::Average);
+                         Pooling pooling = Pooling::Average, std::int64_t max_pixels = kDefaultMaxPixels);
 
 } // namespace impasto

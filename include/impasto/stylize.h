@@ -102,6 +102,9 @@ int largest_size_that_fits(const StylizeOptions& options, const RunImageSizes& i
 // `available_bytes`. stylize() calls it before the first step.
 void check_memory_fits(const StylizeOptions& options, const RunImageSizes& images, std::int64_t available_bytes);
 
+// Rough peak memory of one forward pass through VGG without gradients, for an image of this size.
+std::int64_t estimate_forward_memory(int width, int height);
+
 // The same with the style images unknown: they count as one square style image (the most pixels a
 // long side allows), the content as `width` x `height` or of this aspect ratio.
 std::int64_t estimate_peak_memory(const StylizeOptions& options, int width, int height);

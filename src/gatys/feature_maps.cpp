@@ -3,6 +3,7 @@
 #include "impasto/error.h"
 #include "impasto/layers.h"
 #include "impasto/reconstruct.h"
+#include "impasto/stylize.h"
 #include "nn/vgg.h"
 
 #include <algorithm>
@@ -33,22 +34,61 @@ void draw_tile(const float* map, int map_w, int map_h, int zoom, int col, int ro
     }
 }
 
+int zoom_for(int map_w, int map_h) {
+    return std::max(1, (kMinTileSide + std::max(map_w, map_h) - 1) / std::max(map_w, map_h));
+}
+
+// Before anything is allocated: the image through VGG, all the layer's maps (kept for the ranking)
+// and the grid of `count` tiles all grow with `size`.
+void check_feature_map_work(const FeatureModel& model, ImageSize image, const std::string& layer, int count, int size,
+                            std::int64_t max_pixels) {
+    const ImageSize scaled = scaled_to_long_side(image, size);
+    const std::int64_t pixels = static_cast<std::int64_t>(scaled.width) * scaled.height;
+    if (pixels > max_pixels) {
+        throw ResourceError(fmt::format("feature maps: the image at size {} is {}x{} = {} pixels, over the limit of {} "
+                                        "pixels (max pixels)",
+                                        size, scaled.width, scaled.height, pixels, max_pixels));
+    }
+    const int stride = layer_stride(layer, model.architecture());
+    const int map_w = std::max(1, scaled.width / stride);
+    const int map_h = std::max(1, scaled.height / stride);
+    const int zoom = zoom_for(map_w, map_h);
+    const auto columns = static_cast<std::int64_t>(std::ceil(std::sqrt(static_cast<double>(count))));
+    const std::int64_t rows = (count + columns - 1) / columns;
+    const std::int64_t grid = (columns * map_w * zoom + (columns - 1) * kFeatureGridGap) *
+                              (rows * map_h * zoom + (rows - 1) * kFeatureGridGap);
+    if (grid > max_pixels) {
+        throw ResourceError(fmt::format("feature maps: a grid of {} maps of {}x{} has {} pixels, over the limit of {} "
+                                        "pixels (max pixels); lower the size or the count",
+                                        count, map_w * zoom, map_h * zoom, grid, max_pixels));
+    }
+    const double maps_bytes = 4.0 * layer_channels(layer, model.architecture()) * map_w * map_h;
+    const double needed = static_cast<double>(estimate_forward_memory(scaled.width, scaled.height)) + maps_bytes +
+                          12.0 * static_cast<double>(grid);
+    const std::int64_t available = available_memory_bytes(model.device());
+    if (needed > static_cast<double>(available)) {
+        throw ResourceError(fmt::format("feature maps at size {} need about {:.1f} GB but {:.1f} GB is available", size,
+                                        needed / 1e9, static_cast<double>(available) / 1e9));
+    }
+}
+
 } // namespace
 
 FeatureMaps feature_maps(const FeatureModel& model, const Image& image, const std::string& layer, int count, int size,
-                         Pooling pooling) {
+                         Pooling pooling, std::int64_t max_pixels) {
     check_layer_names({layer}, "feature map layer", model.architecture());
     const int channels = layer_channels(layer, model.architecture());
     if (count < 1 || count > channels) {
         throw ConfigError(fmt::format("feature map count = {} is out of range; allowed: 1..{} (the channels of {})",
                                       count, channels, layer));
     }
-    if (size < 16 || size > 16384) {
-        throw ConfigError(fmt::format("size = {} is out of range; allowed: 16..16384", size));
+    if (size < 16 || size > kMaxImageSide) {
+        throw ConfigError(fmt::format("size = {} is out of range; allowed: 16..{}", size, kMaxImageSide));
     }
     if (image.empty()) {
         throw InputError("feature map image is empty");
     }
+    check_feature_map_work(model, {image.width, image.height}, layer, count, size, max_pixels);
     const Image scaled = resize_long_side(image, size);
     torch::Tensor maps;
     {
@@ -76,7 +116,7 @@ FeatureMaps feature_maps(const FeatureModel& model, const Image& image, const st
     FeatureMaps result;
     result.map_width = map_w;
     result.map_height = map_h;
-    const int zoom = std::max(1, (kMinTileSide + std::max(map_w, map_h) - 1) / std::max(map_w, map_h));
+    const int zoom = zoom_for(map_w, map_h);
     result.tile_width = map_w * zoom;
     result.tile_height = map_h * zoom;
     result.columns = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(count))));

@@ -162,6 +162,10 @@ void check_memory_fits(const StylizeOptions& options, const RunImageSizes& image
                                     size.width, size.height, styles, needed / 1e9, available_bytes / 1e9, fits));
 }
 
+std::int64_t estimate_forward_memory(int width, int height) {
+    return static_cast<std::int64_t>(kBaseBytes + static_cast<double>(width) * height * kForwardBytesPerPixel);
+}
+
 std::int64_t estimate_peak_memory(const StylizeOptions& options, int width, int height) {
     return estimate_peak_memory(options, width, height, assumed_images(width, height));
 }

@@ -142,7 +142,9 @@ class StudyRunner {
         const std::string label = r.feature_layer + ": " + std::to_string(r.feature_count) + " most active channels";
         run_cached("features", {r.feature_layer}, content_file, label,
                    [&](ReconstructionImage& /*record*/, auto&& /*callback*/) {
-                       return feature_maps(model, content, r.feature_layer, r.feature_count, r.size).grid;
+                       return feature_maps(model, content, r.feature_layer, r.feature_count, r.size, Pooling::Average,
+                                           options_.max_pixels)
+                           .grid;
                    });
     }
 

@@ -326,6 +326,18 @@ TEST(Limits, FeedForwardPathsCarryMaxPixels) {
     EXPECT_TRUE(contains(what, "128x96")) << what;
 }
 
+TEST(Limits, FeatureMapsAreBoundedByMaxPixels) {
+    const Image photo = impasto::testing::synthetic_image(48, 40, 0);
+    EXPECT_NO_THROW(feature_maps(*synthetic_model(), photo, "relu1_1", 16, 64, Pooling::Average));
+    // The image at size 64 is 64x53; sixteen of its relu1_1 maps tiled make a 262x218 grid.
+    std::string what = error_of<ResourceError>(
+        [&] { feature_maps(*synthetic_model(), photo, "relu1_1", 16, 64, Pooling::Average, 5000); });
+    EXPECT_TRUE(contains(what, "grid")) << what;
+    what = error_of<ResourceError>(
+        [&] { feature_maps(*synthetic_model(), photo, "relu1_1", 1, 64, Pooling::Average, 3000); });
+    EXPECT_TRUE(contains(what, "64x53")) << what;
+}
+
 // ---- JSON from files is bounded before anything recurses into it ----
 
 TEST(Limits, DeepConfigInAModelFileIsRefused) {
