@@ -52,6 +52,12 @@ void require(bool ok, const std::string& field, const std::string& value, const 
     }
 }
 
+std::string trimmed(const std::string& text) {
+    const std::size_t first = text.find_first_not_of(" \t");
+    const std::size_t last = text.find_last_not_of(" \t");
+    return first == std::string::npos ? std::string() : text.substr(first, last - first + 1);
+}
+
 std::string str(double value) {
     std::ostringstream out;
     out << value;
@@ -113,8 +119,8 @@ std::vector<ScaleStep> parse_schedule(const std::string& text) {
             if (colon == std::string::npos) {
                 throw std::invalid_argument("no colon");
             }
-            const std::string side_text = item.substr(0, colon);
-            const std::string iterations_text = item.substr(colon + 1);
+            const std::string side_text = trimmed(item.substr(0, colon));
+            const std::string iterations_text = trimmed(item.substr(colon + 1));
             std::size_t side_used = 0;
             std::size_t iterations_used = 0;
             step.long_side = std::stoi(side_text, &side_used);

@@ -79,6 +79,9 @@ TEST(Limits, ScheduleOfMillionsOfStepsIsRefused) {
     const std::string parsed = error_of<ConfigError>([&] { parse_schedule(text); });
     EXPECT_TRUE(contains(parsed, "more than 16 steps")) << parsed;
     EXPECT_EQ(parse_schedule("16:1,32:1,64:1,128:1,256:1,512:1,1024:1,2048:1,4096:1,8192:1,16384:1").size(), 11U);
+    // Spaces around the numbers are fine; anything else after a number is not.
+    EXPECT_EQ(parse_schedule("256 : 150 , 512:50").back().iterations, 50);
+    EXPECT_THROW(parse_schedule("256:150x,512:50"), ConfigError);
 }
 
 TEST(Limits, TotalIterationsOverTheWholeScheduleAreCapped) {
