@@ -1,14 +1,11 @@
 #include "server/studio_options.h"
 
 #include "impasto/error.h"
+#include "server/host_check.h"
 
 #include <fmt/format.h>
 
 namespace impasto::studio {
-
-bool is_loopback_host(const std::string& host) {
-    return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
-}
 
 void StudioOptions::validate() const {
     auto require_range = [](const char* field, std::int64_t value, std::int64_t low, std::int64_t high) {
@@ -28,12 +25,13 @@ void StudioOptions::validate() const {
     require_range("preview_every", preview_every, 0, 100000);
     require_range("preview_side", preview_side, 16, 4096);
     require_range("threads", threads, 1, 1024);
+    require_range("request_timeout_seconds", request_timeout_seconds, 1, 3600);
     if (data_dir.empty()) {
         throw ConfigError("data folder is not set; give one for the queue, uploads and results");
     }
     if (!is_loopback_host(host) && token.empty()) {
-        throw ConfigError(fmt::format("host = {} is not a loopback address: a --token is required, and every "
-                                      "request must then carry it",
+        throw ConfigError(fmt::format("host = {} is not a loopback address (127.x.y.z in plain decimal, ::1 or "
+                                      "localhost): a --token is required, and every request must then carry it",
                                       host));
     }
     if (!token.empty() && token.size() < 8) {

@@ -30,12 +30,12 @@ struct StudioOptions {
     Device device;                         // resolved by the caller (the library never picks one)
     Precision precision = Precision::Fp32; // resolved by the caller ("auto" is the CLI's business)
     int threads = 1;                       // intra-op threads shared by the workers
+    // Receiving one request (line, headers, body) must end within this; a client trickling bytes
+    // would otherwise hold an HTTP thread for as long as it likes.
+    int request_timeout_seconds = 60;
 
     // Throws ConfigError naming the field, the value and the allowed range.
     void validate() const;
 };
-
-// 127.0.0.1 (any 127/8 address), ::1 and "localhost".
-bool is_loopback_host(const std::string& host);
 
 } // namespace impasto::studio
