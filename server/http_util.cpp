@@ -1,27 +1,57 @@
 #include "server/http_util.h"
 
+#include "io/bounded_json.h"
+#include "server/public_error.h"
 #include "server/studio_error.h"
 
 namespace impasto::studio {
 
 using nlohmann::json;
 
+namespace {
+
+// One request at a time runs on an HTTP thread, and the server's logger runs on the same thread
+// right after the reply, so a thread-local slot carries the detail from the handler to the log.
+thread_local std::string error_detail;
+
+} // namespace
+
+std::string take_error_detail() {
+    std::string detail;
+    detail.swap(error_detail);
+    return detail;
+}
+
+void note_error_detail(const std::string& detail) {
+    error_detail = detail;
+}
+
 void send_json(httplib::Response& res, int status, const json& body) {
     res.status = status;
     res.set_header("Cache-Control", "no-store");
-    res.set_content(body.dump(), "application/json");
+    std::string text = body.dump();
+    if (text.find("\"error\"") != std::string::npos) {
+        json scrubbed = body;
+        scrub_error_objects(scrubbed);
+        text = scrubbed.dump();
+    }
+    res.set_content(text, "application/json");
 }
 
 void send_error(httplib::Response& res, int status, const std::string& code, const std::string& message) {
-    send_json(res, status, json{{"error", {{"code", code}, {"message", message}}}});
+    const std::string shown = public_error_message(message);
+    if (shown != message) {
+        note_error_detail(message);
+    }
+    send_json(res, status, json{{"error", {{"code", code}, {"message", shown}}}});
 }
 
 json parse_json_body(const httplib::Request& req) {
-    json body = json::parse(req.body, nullptr, false);
-    if (body.is_discarded()) {
-        throw StudioError(400, "bad_request", "the body is not valid JSON");
+    try {
+        return parse_bounded_json(req.body, JsonLimits{}, "the request body");
+    } catch (const InputError& e) {
+        throw StudioError(400, "bad_request", e.what());
     }
-    return body;
 }
 
 int query_int(const httplib::Request& req, const std::string& name, int fallback, int low, int high) {
@@ -57,7 +87,8 @@ httplib::Server::Handler guarded(httplib::Server::Handler handler) {
         } catch (const Error& e) {
             send_error(res, 500, e.code(), e.what());
         } catch (const std::exception& e) {
-            send_error(res, 500, "internal", e.what());
+            note_error_detail(e.what());
+            send_error(res, 500, "internal", "internal error");
         }
     };
 }

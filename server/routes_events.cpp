@@ -1,7 +1,9 @@
 // GET /api/jobs/{id}/events: server-sent events. Each open stream holds one HTTP worker thread,
 // so their number is capped below the pool's size (StudioOptions::max_event_streams).
+#include "server/bounded_http_server.h"
 #include "server/http_util.h"
 #include "server/job_view.h"
+#include "server/public_error.h"
 #include "server/routes.h"
 #include "server/studio_error.h"
 
@@ -20,12 +22,65 @@ struct StreamState {
     bool ended = false;
 };
 
+// A job's state carries its failure, whose message may name a path: scrubbed as any reply is.
 std::string frame(const std::string& type, const std::string& data) {
-    return "event: " + type + "\ndata: " + data + "\n\n";
+    if (data.find("\"error\"") == std::string::npos) {
+        return "event: " + type + "\ndata: " + data + "\n\n";
+    }
+    nlohmann::json parsed = nlohmann::json::parse(data, nullptr, false);
+    scrub_error_objects(parsed);
+    return "event: " + type + "\ndata: " + (parsed.is_discarded() ? std::string("{}") : parsed.dump()) + "\n\n";
 }
 
 bool write(httplib::DataSink& sink, const std::string& text) {
     return sink.write(text.data(), text.size());
+}
+
+// Writes what the stream has next: the job's state first, then its events as they come, a
+// keep-alive comment when none came. False ends the stream.
+bool send_next(StudioContext& context, StreamState& state, httplib::DataSink& sink) {
+    if (state.ended || context.hub.is_shut_down()) {
+        sink.done();
+        return true;
+    }
+    if (!state.started) {
+        // Taken before the read: an event published in between is sent, never lost.
+        state.last_seq = context.hub.current_seq();
+        const auto job = context.queue.get(state.job_id);
+        state.started = true;
+        if (!job) {
+            sink.done();
+            return true;
+        }
+        if (!write(sink, "retry: 2000\n" + frame("state", job_json(*job).dump()))) {
+            return false;
+        }
+        if (is_terminal(job->state)) {
+            state.ended = true;
+            sink.done();
+        }
+        return true;
+    }
+    const auto events = context.hub.wait(state.job_id, state.last_seq, kKeepAlive);
+    if (events.empty()) {
+        return write(sink, ": keep-alive\n\n");
+    }
+    for (const LiveEvent& event : events) {
+        state.last_seq = event.seq;
+        if (!write(sink, frame(event.type, event.data))) {
+            return false;
+        }
+        if (event.type == "state") {
+            const auto parsed = nlohmann::json::parse(event.data, nullptr, false);
+            const auto job_state = parsed.is_object() ? parse_job_state(parsed.value("state", "")) : std::nullopt;
+            if (job_state && is_terminal(*job_state)) {
+                state.ended = true;
+                sink.done();
+                return true;
+            }
+        }
+    }
+    return true;
 }
 
 } // namespace
@@ -42,6 +97,7 @@ void add_event_routes(httplib::Server& server, StudioContext& context) {
                                          "too many open event streams (" +
                                              std::to_string(context.options.max_event_streams) + "); try again later");
                    }
+                   BoundedHttpServer::allow_long_response(); // it ends with the job
                    auto state = std::make_shared<StreamState>();
                    state->job_id = id;
                    res.set_header("Cache-Control", "no-store");
@@ -49,49 +105,15 @@ void add_event_routes(httplib::Server& server, StudioContext& context) {
                    res.set_chunked_content_provider(
                        "text/event-stream",
                        [&context, state](std::size_t /*offset*/, httplib::DataSink& sink) {
-                           if (state->ended || context.hub.is_shut_down()) {
-                               sink.done();
-                               return true;
+                           // The provider runs outside the route's guard, while the reply is being
+                           // written: an exception here (a failing database) would end the process.
+                           // It ends the stream instead; the browser reconnects after `retry`.
+                           try {
+                               return send_next(context, *state, sink);
+                           } catch (const std::exception& e) {
+                               note_error_detail(e.what());
+                               return false;
                            }
-                           if (!state->started) {
-                               // Taken before the read: an event published in between is sent, never lost.
-                               state->last_seq = context.hub.current_seq();
-                               const auto job = context.queue.get(state->job_id);
-                               state->started = true;
-                               if (!job) {
-                                   sink.done();
-                                   return true;
-                               }
-                               if (!write(sink, "retry: 2000\n" + frame("state", job_json(*job).dump()))) {
-                                   return false;
-                               }
-                               if (is_terminal(job->state)) {
-                                   state->ended = true;
-                                   sink.done();
-                               }
-                               return true;
-                           }
-                           const auto events = context.hub.wait(state->job_id, state->last_seq, kKeepAlive);
-                           if (events.empty()) {
-                               return write(sink, ": keep-alive\n\n");
-                           }
-                           for (const LiveEvent& event : events) {
-                               state->last_seq = event.seq;
-                               if (!write(sink, frame(event.type, event.data))) {
-                                   return false;
-                               }
-                               if (event.type == "state") {
-                                   const auto parsed = nlohmann::json::parse(event.data, nullptr, false);
-                                   const auto job_state =
-                                       parsed.is_object() ? parse_job_state(parsed.value("state", "")) : std::nullopt;
-                                   if (job_state && is_terminal(*job_state)) {
-                                       state->ended = true;
-                                       sink.done();
-                                       return true;
-                                   }
-                               }
-                           }
-                           return true;
                        },
                        [&context](bool /*success*/) { context.hub.close_stream(); });
                }));

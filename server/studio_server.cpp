@@ -1,5 +1,6 @@
 #include "server/studio_server.h"
 
+#include "server/bounded_http_server.h"
 #include "server/event_hub.h"
 #include "server/http_util.h"
 #include "server/image_library.h"
@@ -8,6 +9,7 @@
 #include "server/routes.h"
 #include "server/sqlite_job_queue.h"
 #include "server/sqlite_vote_store.h"
+#include "server/studio_access.h"
 #include "server/studio_error.h"
 
 #include <algorithm>
@@ -24,59 +26,37 @@ namespace {
 // Streams each hold a thread; these are left for every other request.
 constexpr int kSpareHttpThreads = 8;
 
-std::string bearer_token(const httplib::Request& req) {
-    const std::string header = req.get_header_value("Authorization");
-    const std::string prefix = "Bearer ";
-    if (header.rfind(prefix, 0) == 0) {
-        return header.substr(prefix.size());
-    }
-    return req.get_param_value("token");
+// Sent with every response, errors included. The page loads its script and stylesheet from
+// /assets and nothing inline; images come from the API (and the page's empty data: icon).
+constexpr const char* kContentSecurityPolicy =
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+httplib::Headers security_headers() {
+    return {{"Content-Security-Policy", kContentSecurityPolicy},
+            {"X-Content-Type-Options", "nosniff"},
+            {"X-Frame-Options", "DENY"},
+            {"Referrer-Policy", "no-referrer"},
+            {"Cross-Origin-Resource-Policy", "same-origin"},
+            {"Cross-Origin-Opener-Policy", "same-origin"}};
 }
 
-// Compares in time independent of where the strings differ.
-bool same_secret(const std::string& a, const std::string& b) {
-    unsigned char difference = a.size() == b.size() ? 0 : 1;
-    for (std::size_t i = 0; i < std::max(a.size(), b.size()); ++i) {
-        const unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
-        const unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
-        difference |= static_cast<unsigned char>(x ^ y);
+// The library's paths and the server's own folders are absolute in every message, so that the
+// reply scrubber (public_error.h) recognises them.
+StudioOptions with_absolute_folders(StudioOptions options) {
+    for (fs::path* folder : {&options.data_dir, &options.gallery_dir, &options.models_dir, &options.weights_dir}) {
+        if (!folder->empty()) {
+            *folder = fs::absolute(*folder);
+        }
     }
-    return difference == 0;
-}
-
-std::string host_name(const std::string& host_header) {
-    if (!host_header.empty() && host_header.front() == '[') {
-        return host_header.substr(0, host_header.find(']') + 1);
-    }
-    return host_header.substr(0, host_header.rfind(':') == std::string::npos ? host_header.size()
-                                                                             : host_header.rfind(':'));
-}
-
-// Without a token the only protection is the loopback bind; a page elsewhere could still reach
-// it through DNS rebinding, which shows up as a foreign Host header.
-bool host_allowed(const httplib::Request& req, const StudioOptions& options) {
-    if (!options.token.empty() || !req.has_header("Host")) {
-        return true;
-    }
-    const std::string name = host_name(req.get_header_value("Host"));
-    return name == "localhost" || name == "[::1]" || name.rfind("127.", 0) == 0 || name == options.host;
-}
-
-// A state-changing request from a page of another origin is refused: CORS stays closed.
-bool origin_allowed(const httplib::Request& req) {
-    if (req.method == "GET" || req.method == "HEAD" || !req.has_header("Origin")) {
-        return true;
-    }
-    const std::string origin = req.get_header_value("Origin");
-    const std::string host = req.get_header_value("Host");
-    return origin == "http://" + host || origin == "https://" + host; // https: behind a TLS proxy
+    return options;
 }
 
 } // namespace
 
 struct StudioServer::State {
     explicit State(StudioOptions studio_options)
-        : options(std::move(studio_options)),
+        : options(with_absolute_folders(std::move(studio_options))),
           catalog(scan_catalog(options.models_dir, options.precision, options.max_output_side)),
           queue((fs::create_directories(options.data_dir), options.data_dir / "studio.sqlite3")),
           votes(options.data_dir / "studio.sqlite3"),
@@ -85,7 +65,9 @@ struct StudioServer::State {
           models(options, catalog),
           runner(queue, hub, images, models, options, options.data_dir / "results"), context{options, catalog, queue,
                                                                                              votes,   hub,     images,
-                                                                                             runner} {}
+                                                                                             runner},
+          http(ConnectionLimits{std::chrono::seconds(options.request_timeout_seconds),
+                                std::chrono::seconds(options.request_timeout_seconds)}) {}
 
     StudioOptions options;
     StudioCatalog catalog;
@@ -96,7 +78,9 @@ struct StudioServer::State {
     ModelCache models;
     JobRunner runner;
     StudioContext context;
-    httplib::Server http;
+    BoundedHttpServer http;
+    std::unique_ptr<StudioAccess> access; // made once the port is known: it names the cookie
+    std::function<void(const std::string&)> log;
     std::thread listener;
     int port = 0;
     int recovered = 0;
@@ -112,31 +96,36 @@ StudioServer::~StudioServer() {
     stop();
 }
 
+void StudioServer::set_log_sink(std::function<void(const std::string&)> sink) {
+    state_->log = std::move(sink);
+}
+
 int StudioServer::start() {
     State& s = *state_;
-    httplib::Server& http = s.http;
+    BoundedHttpServer& http = s.http;
     const int threads = s.options.max_event_streams + kSpareHttpThreads;
     http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
     // Multipart framing adds a little to the file; the upload route checks the file itself.
     http.set_payload_max_length(static_cast<std::size_t>(s.options.max_upload_bytes) + 64U * 1024U);
-    http.set_read_timeout(30, 0);
-    http.set_write_timeout(30, 0);
+    http.set_default_headers(security_headers());
 
-    const StudioOptions& options = s.options;
-    http.set_pre_routing_handler([&options](const httplib::Request& req, httplib::Response& res) {
-        if (!options.token.empty() && !same_secret(bearer_token(req), options.token)) {
-            send_error(res, 401, "unauthorized", "this server needs its token (Authorization: Bearer, or ?token=)");
+    http.set_pre_routing_handler([&s](const httplib::Request& req, httplib::Response& res) {
+        take_error_detail(); // a new request: nothing of the last one's is logged with it
+        const AccessDecision decision = s.access->check(req);
+        switch (decision.kind) {
+        case AccessDecision::Kind::Allow:
+            return httplib::Server::HandlerResponse::Unhandled;
+        case AccessDecision::Kind::SetCookieAndRedirect:
+            res.status = decision.status;
+            res.set_header("Location", decision.location);
+            res.set_header("Set-Cookie", decision.set_cookie);
+            res.set_header("Cache-Control", "no-store");
             return httplib::Server::HandlerResponse::Handled;
+        case AccessDecision::Kind::Refuse:
+            break;
         }
-        if (!host_allowed(req, options)) {
-            send_error(res, 403, "forbidden", "requests must address the server by a loopback name");
-            return httplib::Server::HandlerResponse::Handled;
-        }
-        if (req.method == "OPTIONS" || !origin_allowed(req)) {
-            send_error(res, 403, "forbidden", "cross-origin requests are not allowed");
-            return httplib::Server::HandlerResponse::Handled;
-        }
-        return httplib::Server::HandlerResponse::Unhandled;
+        send_error(res, decision.status, decision.code, decision.message);
+        return httplib::Server::HandlerResponse::Handled;
     });
     http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
         if (!res.body.empty()) {
@@ -157,8 +146,24 @@ int StudioServer::start() {
             break;
         }
     });
-    http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+    http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr error) {
+        try {
+            if (error) {
+                std::rethrow_exception(error);
+            }
+        } catch (const std::exception& e) {
+            note_error_detail(e.what());
+        } catch (...) {
+            note_error_detail("an exception that is no std::exception");
+        }
         send_error(res, 500, "internal", "internal error");
+    });
+    // What a client was not told (a path, SQL, an internal error) goes to the server's log.
+    http.set_logger([&s](const httplib::Request& req, const httplib::Response& res) {
+        const std::string detail = take_error_detail();
+        if (!detail.empty() && s.log) {
+            s.log(fmt::format("{} {} answered {}: {}", req.method, req.path, res.status, detail));
+        }
     });
 
     add_info_routes(http, s.context);
@@ -168,12 +173,14 @@ int StudioServer::start() {
     add_vote_routes(http, s.context);
     add_static_routes(http);
 
+    const StudioOptions& options = s.options;
     s.port = options.port == 0 ? http.bind_to_any_port(options.host)
                                : (http.bind_to_port(options.host, options.port) ? options.port : -1);
     if (s.port <= 0) {
         throw OutputError(fmt::format("cannot listen on {}:{} (in use, or not an address of this machine)",
                                       options.host, options.port));
     }
+    s.access = std::make_unique<StudioAccess>(options.token, s.port);
     s.runner.start();
     s.listener = std::thread([&http] { http.listen_after_bind(); });
     return s.port;

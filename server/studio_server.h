@@ -2,7 +2,9 @@
 // `impasto serve`: the queue, the workers and the HTTP routes, started and stopped together.
 #include "server/studio_options.h"
 
+#include <functional>
 #include <memory>
+#include <string>
 
 namespace impasto::studio {
 
@@ -14,6 +16,10 @@ class StudioServer {
     ~StudioServer();
     StudioServer(const StudioServer&) = delete;
     StudioServer& operator=(const StudioServer&) = delete;
+
+    // Where the server reports what it did not tell a client: the full text of an error whose
+    // reply left out a path or SQL, or an internal error. Set before start(); none by default.
+    void set_log_sink(std::function<void(const std::string&)> sink);
 
     // Binds and starts serving in the background; returns the port. Throws OutputError when the
     // address cannot be bound.

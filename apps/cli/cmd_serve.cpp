@@ -68,6 +68,11 @@ void run_serve(ServeArgs& args, const CliState& state) {
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
     studio::StudioServer server(options);
+    // What a client's error reply left out (a path, SQL, an internal error) is printed here.
+    server.set_log_sink([](const std::string& line) {
+        std::fprintf(stderr, "impasto studio: %s\n", line.c_str());
+        std::fflush(stderr);
+    });
     const int port = server.start();
     const std::string host = options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
     std::printf("impasto studio: listening on http://%s:%d/%s\n", host.c_str(), port,
@@ -95,7 +100,8 @@ void setup_serve(CLI::App& app, CliState& state) {
                     fmt::format("Address to bind; anything but loopback needs --token [default: {}]", defaults.host));
     cmd->add_option("--port", args->options.port, fmt::format("Port; 0 picks a free one [default: {}]", defaults.port));
     cmd->add_option("--token", args->options.token,
-                    "Secret every request must carry (Authorization: Bearer, or ?token=); at least 8 characters");
+                    "Secret every request must carry: open the page once with ?token=T (it becomes a cookie), or "
+                    "send Authorization: Bearer T; at least 8 characters");
     cmd->add_option("--data", args->data,
                     "Folder for the job database, uploads and results [default: ~/.local/share/impasto/studio]");
     cmd->add_option(
@@ -121,6 +127,10 @@ void setup_serve(CLI::App& app, CliState& state) {
     cmd->add_option("--precision", args->precision,
                     "Default precision of jobs: auto (bf16 where native), fp32, bf16 [default: auto]");
     cmd->add_option("--threads", args->threads, "Compute threads; 0 = every core [default: 0]");
+    cmd->add_option("--request-timeout", args->options.request_timeout_seconds,
+                    fmt::format("Seconds a client has to send one request, and to take one reply (progress "
+                                "streams excepted) [default: {}]",
+                                defaults.request_timeout_seconds));
     cmd->callback([args, &state] { run_serve(*args, state); });
 }
 

@@ -145,9 +145,16 @@ TEST_F(StudioApi, ATokenIsRequiredOnEveryRequestWhenSet) {
     ASSERT_TRUE(bearer);
     EXPECT_EQ(bearer->status, 200);
     EXPECT_TRUE(body_json(bearer).value("token_required", false));
+    // ?token= opens the page once: it becomes a cookie, and the address loses it.
     const auto query = client.Get("/?token=s3cret-token");
     ASSERT_TRUE(query);
-    EXPECT_EQ(query->status, 200);
+    EXPECT_EQ(query->status, 303);
+    EXPECT_EQ(query->get_header_value("Location"), "/");
+    const std::string cookie = query->get_header_value("Set-Cookie");
+    const auto page = client.Get("/", {{"Cookie", cookie.substr(0, cookie.find(';'))}});
+    ASSERT_TRUE(page);
+    EXPECT_EQ(page->status, 200);
+    expect_json_error(client.Get("/api/info?token=s3cret-token"), 401, "unauthorized");
 }
 
 TEST(StudioServe, AnAddressOtherThanLoopbackNeedsAToken) {

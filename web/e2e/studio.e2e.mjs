@@ -2,7 +2,10 @@
 // End-to-end test of `impasto serve` in a real browser (Debian's Chromium, headless, driven by
 // playwright-core): upload a photo and a style through the page, start an optimisation, watch
 // its progress and live preview, see the result, re-run it with a change, rate the pair, and see
-// the ranking change. Every request carries a token, as a server off loopback would need.
+// the ranking change. The server has a token, as a server off loopback would need: the page is
+// opened once with ?token=, which the server swaps for an HttpOnly cookie; no other request may
+// carry the token in its address. The page must run under the server's Content-Security-Policy:
+// any violation fails the test.
 //
 //   node web/e2e/studio.e2e.mjs <path to the impasto binary>
 //
@@ -80,6 +83,12 @@ async function main() {
   });
   const context = await browser.newContext({ viewport: { width: 1440, height: 940 }, deviceScaleFactor: 1 });
   context.setDefaultTimeout(30_000);
+  // Reported from inside the page: a CSP violation fires this event (and logs a console error).
+  await context.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (event) => {
+      console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || "inline code"}`);
+    });
+  });
   const page = await context.newPage();
   const problems = [];
   page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
@@ -91,17 +100,28 @@ async function main() {
     if (response.status() >= 401) problems.push(`HTTP ${response.status()} for ${response.url()}`);
   });
   const streams = new Set();
+  let tokenInAddress = 0;
   page.on("request", (request) => {
     const url = new URL(request.url());
     if (url.pathname.endsWith("/events")) streams.add(url.pathname);
     if (url.origin !== new URL(base).origin && url.protocol !== "data:") problems.push(`request off the server: ${url}`);
-    else if (url.protocol.startsWith("http") && url.searchParams.get("token") !== token) {
-      problems.push(`request without the token: ${url.pathname}`);
+    else if (url.search.includes(token) || url.searchParams.has("token")) {
+      // Only the first page load may carry it; the server answers with a cookie and a redirect.
+      if (tokenInAddress++ > 0 || url.pathname !== "/") problems.push(`the token in an address: ${url.pathname}`);
     }
   });
 
-  // 1. The page loads with the token and reads its defaults.
-  await page.goto(`${base}/?token=${token}`);
+  // 1. The page loads with the token, which becomes a cookie, and reads its defaults.
+  const landing = await page.goto(`${base}/?token=${token}`);
+  const headers = landing ? await landing.allHeaders() : {};
+  check(/script-src 'self'/.test(headers["content-security-policy"] ?? ""), "the page has no Content-Security-Policy");
+  check(headers["x-content-type-options"] === "nosniff", "the page lacks X-Content-Type-Options: nosniff");
+  check(!new URL(page.url()).searchParams.has("token"), `the address still holds the token: ${page.url()}`);
+  const cookies = await context.cookies(base);
+  const cookie = cookies.find((c) => c.name.startsWith("impasto_studio_"));
+  check(cookie, `no studio cookie after ?token=: ${JSON.stringify(cookies.map((c) => c.name))}`);
+  check(cookie.httpOnly && cookie.sameSite === "Strict", `the cookie is not HttpOnly and SameSite=Strict: ${JSON.stringify(cookie)}`);
+  check(!cookie.value.includes(token), "the cookie holds the token itself");
   await page.waitForSelector('#app[data-ready="true"]');
   const defaultsSize = await page.getByTestId("param-size").inputValue();
   const api = await apiFromPage(page);
@@ -153,8 +173,16 @@ async function main() {
     log("warning: the job ended before a preview arrived; no running screenshot");
   }
   await waitForDone(page, api, first);
-  const result1 = await card1.getByTestId("job-result").evaluate((img) => [img.complete, img.naturalWidth]);
-  check(result1[0] && result1[1] > 0, "the result image did not load");
+  // The card may have only just put the image in: wait for it to load or fail.
+  const result1 = await card1.getByTestId("job-result").evaluate((img) =>
+    img.complete
+      ? [img.complete, img.naturalWidth]
+      : new Promise((resolve) => {
+          img.addEventListener("load", () => resolve([true, img.naturalWidth]));
+          img.addEventListener("error", () => resolve([false, 0]));
+        }),
+  );
+  check(result1[0] && result1[1] > 0, `the result image did not load; the browser saw:\n  ${problems.join("\n  ")}`);
   log(`job ${first} done, result ${result1[1]} px wide`);
 
   // Its downloads: the PNG and the JSON sidecar.
@@ -224,6 +252,17 @@ async function main() {
 
   check(streams.has(`/api/jobs/${first}/events`), "the page did not watch the job over its event stream");
   check(problems.length === 0, `the browser saw problems:\n  ${problems.join("\n  ")}`);
+
+  // The policy is enforced, and a violation would have been seen: an injected inline script is
+  // blocked and reported.
+  await page.evaluate(() => {
+    const script = document.createElement("script");
+    script.textContent = "window.__inlineRan = true";
+    document.head.appendChild(script);
+  });
+  await page.waitForTimeout(300);
+  check(!(await page.evaluate(() => window.__inlineRan === true)), "an inline script ran: the CSP is not enforced");
+  check(problems.some((p) => /CSP violation|Content Security Policy/.test(p)), "a CSP violation went unnoticed");
   log("passed");
 }
 
@@ -231,17 +270,14 @@ function check(condition, message) {
   if (!condition) throw new Error(message);
 }
 
-// The server's JSON, fetched by the page (same origin, with the token).
+// The server's JSON, fetched by the page (same origin: the cookie carries the token).
 async function apiFromPage(page) {
   return async (path) =>
-    page.evaluate(
-      async ([p, t]) => {
-        const r = await fetch(`${p}${p.includes("?") ? "&" : "?"}token=${t}`);
-        if (!r.ok) throw new Error(`${p}: HTTP ${r.status} ${await r.text()}`);
-        return r.json();
-      },
-      [path, token],
-    );
+    page.evaluate(async (p) => {
+      const r = await fetch(p);
+      if (!r.ok) throw new Error(`${p}: HTTP ${r.status} ${await r.text()}`);
+      return r.json();
+    }, path);
 }
 
 async function newestJob(page, other = "") {

@@ -1,5 +1,6 @@
-// The studio's HTTP API (docs/studio-api.md), typed. With ?token=T in the page's address, every
-// API call, image URL and event stream carries token=T.
+// The studio's HTTP API (docs/studio-api.md), typed. No URL carries the token: when the server has
+// one, the first load of the page with ?token=T set an HttpOnly cookie, which the browser sends
+// with every same-origin request (fetch, <img>, <a download> and EventSource alike).
 
 export type Method = "optimisation" | "fast" | "arbitrary";
 export type JobState = "queued" | "running" | "done" | "failed" | "cancelled";
@@ -176,18 +177,6 @@ export class ApiError extends Error {
   }
 }
 
-const token = new URLSearchParams(window.location.search).get("token") ?? "";
-
-export function hasToken(): boolean {
-  return token !== "";
-}
-
-// Adds token=T to a same-server URL ("/api/...") when the page has one.
-export function withToken(url: string): string {
-  if (!token) return url;
-  return `${url}${url.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}`;
-}
-
 const enc = encodeURIComponent;
 
 async function request<T>(method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
@@ -200,7 +189,7 @@ async function request<T>(method: "GET" | "POST", path: string, body?: unknown):
   }
   let response: Response;
   try {
-    response = await fetch(withToken(path), init);
+    response = await fetch(path, init);
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
     throw new ApiError(0, "network", `The studio server did not answer (${why}). Is \`impasto serve\` running?`);
@@ -254,17 +243,17 @@ export const api = {
   ranking: () => request<Ranking>("GET", "/api/ranking"),
 };
 
-// URLs for <img>, <a> and EventSource, token included.
+// URLs for <img>, <a> and EventSource.
 export const urls = {
-  image: (id: string) => withToken(`/api/images/${enc(id)}`),
-  thumb: (id: string, size = 256) => withToken(`/api/images/${enc(id)}?size=${size}`),
-  events: (jobId: string) => withToken(`/api/jobs/${enc(jobId)}/events`),
-  result: (jobId: string) => withToken(`/api/jobs/${enc(jobId)}/image`),
-  resultDownload: (jobId: string) => withToken(`/api/jobs/${enc(jobId)}/image?download=1`),
-  sidecar: (jobId: string) => withToken(`/api/jobs/${enc(jobId)}/sidecar`),
-  sidecarDownload: (jobId: string) => withToken(`/api/jobs/${enc(jobId)}/sidecar?download=1`),
+  image: (id: string) => `/api/images/${enc(id)}`,
+  thumb: (id: string, size = 256) => `/api/images/${enc(id)}?size=${size}`,
+  events: (jobId: string) => `/api/jobs/${enc(jobId)}/events`,
+  result: (jobId: string) => `/api/jobs/${enc(jobId)}/image`,
+  resultDownload: (jobId: string) => `/api/jobs/${enc(jobId)}/image?download=1`,
+  sidecar: (jobId: string) => `/api/jobs/${enc(jobId)}/sidecar`,
+  sidecarDownload: (jobId: string) => `/api/jobs/${enc(jobId)}/sidecar?download=1`,
   // A server-given path such as a preview's "/api/jobs/j_…/preview?seq=3".
-  server: (path: string) => withToken(path),
-  votesCsv: () => withToken("/api/votes.csv"),
-  rankingCsv: () => withToken("/api/ranking.csv"),
+  server: (path: string) => path,
+  votesCsv: () => "/api/votes.csv",
+  rankingCsv: () => "/api/ranking.csv",
 };

@@ -1,5 +1,5 @@
 // The studio page: Create and Jobs & results side by side, Compare and Ranking on a second view.
-import { api, hasToken } from "./api.js";
+import { api, ApiError } from "./api.js";
 import type { Defaults, Job, ServerInfo } from "./api.js";
 import { ComparePanel } from "./compare.js";
 import { h, replaceChildren } from "./dom.js";
@@ -57,7 +57,9 @@ async function main(): Promise<void> {
   } catch (error) {
     replaceChildren(main, h("p", { class: "empty" }, "The studio could not load its settings from the server."));
     showError(error, "Loading /api/defaults");
-    if (!hasToken()) showInfo("If the server was started with --token, open this page with ?token=… in its address.");
+    if (error instanceof ApiError && error.status === 401) {
+      showInfo("This server was started with --token: open this page once with ?token=… in its address.");
+    }
     return;
   }
   serverLine.textContent = describeServer(info);

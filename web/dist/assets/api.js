@@ -1,5 +1,6 @@
-// The studio's HTTP API (docs/studio-api.md), typed. With ?token=T in the page's address, every
-// API call, image URL and event stream carries token=T.
+// The studio's HTTP API (docs/studio-api.md), typed. No URL carries the token: when the server has
+// one, the first load of the page with ?token=T set an HttpOnly cookie, which the browser sends
+// with every same-origin request (fetch, <img>, <a download> and EventSource alike).
 export class ApiError extends Error {
     constructor(status, code, message) {
         super(message);
@@ -7,16 +8,6 @@ export class ApiError extends Error {
         this.code = code;
         this.name = "ApiError";
     }
-}
-const token = new URLSearchParams(window.location.search).get("token") ?? "";
-export function hasToken() {
-    return token !== "";
-}
-// Adds token=T to a same-server URL ("/api/...") when the page has one.
-export function withToken(url) {
-    if (!token)
-        return url;
-    return `${url}${url.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}`;
 }
 const enc = encodeURIComponent;
 async function request(method, path, body) {
@@ -30,7 +21,7 @@ async function request(method, path, body) {
     }
     let response;
     try {
-        response = await fetch(withToken(path), init);
+        response = await fetch(path, init);
     }
     catch (error) {
         const why = error instanceof Error ? error.message : String(error);
@@ -79,17 +70,17 @@ export const api = {
     vote: (a, b, winner) => request("POST", "/api/votes", { a, b, winner }),
     ranking: () => request("GET", "/api/ranking"),
 };
-// URLs for <img>, <a> and EventSource, token included.
+// URLs for <img>, <a> and EventSource.
 export const urls = {
-    image: (id) => withToken(`/api/images/${enc(id)}`),
-    thumb: (id, size = 256) => withToken(`/api/images/${enc(id)}?size=${size}`),
-    events: (jobId) => withToken(`/api/jobs/${enc(jobId)}/events`),
-    result: (jobId) => withToken(`/api/jobs/${enc(jobId)}/image`),
-    resultDownload: (jobId) => withToken(`/api/jobs/${enc(jobId)}/image?download=1`),
-    sidecar: (jobId) => withToken(`/api/jobs/${enc(jobId)}/sidecar`),
-    sidecarDownload: (jobId) => withToken(`/api/jobs/${enc(jobId)}/sidecar?download=1`),
+    image: (id) => `/api/images/${enc(id)}`,
+    thumb: (id, size = 256) => `/api/images/${enc(id)}?size=${size}`,
+    events: (jobId) => `/api/jobs/${enc(jobId)}/events`,
+    result: (jobId) => `/api/jobs/${enc(jobId)}/image`,
+    resultDownload: (jobId) => `/api/jobs/${enc(jobId)}/image?download=1`,
+    sidecar: (jobId) => `/api/jobs/${enc(jobId)}/sidecar`,
+    sidecarDownload: (jobId) => `/api/jobs/${enc(jobId)}/sidecar?download=1`,
     // A server-given path such as a preview's "/api/jobs/j_…/preview?seq=3".
-    server: (path) => withToken(path),
-    votesCsv: () => withToken("/api/votes.csv"),
-    rankingCsv: () => withToken("/api/ranking.csv"),
+    server: (path) => path,
+    votesCsv: () => "/api/votes.csv",
+    rankingCsv: () => "/api/ranking.csv",
 };

@@ -1,0 +1,125 @@
+#include "server/public_error.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+namespace impasto::studio {
+
+namespace {
+
+constexpr const char* kDatabaseFailed = "the studio's database could not complete the request";
+
+std::string lower(std::string_view text) {
+    std::string out(text);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return out;
+}
+
+bool is_word_char(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
+}
+
+bool contains_word(const std::string& text, std::string_view word) {
+    for (std::size_t at = text.find(word); at != std::string::npos; at = text.find(word, at + 1)) {
+        const bool starts = at == 0 || !is_word_char(text[at - 1]);
+        const std::size_t end = at + word.size();
+        if (starts && (end == text.size() || !is_word_char(text[end]))) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool is_about_the_database(std::string_view message) {
+    const std::string text = lower(message);
+    static constexpr std::array<std::string_view, 10> kFragments{
+        "sqlite",      "constraint failed", "no such table", "no such column", "syntax error",
+        "insert into", "delete from",       "create table",  "select ",        "pragma "};
+    for (const std::string_view fragment : kFragments) {
+        if (text.find(fragment) != std::string::npos) {
+            return true;
+        }
+    }
+    return contains_word(text, "sql") || contains_word(text, "database");
+}
+
+// A '/' starts a path unless it continues a word ("image/png", "multipart/form-data", "1/2").
+bool starts_path(std::string_view text, std::size_t at) {
+    if (text[at] != '/' || at + 1 >= text.size() || std::isspace(static_cast<unsigned char>(text[at + 1])) != 0) {
+        return false;
+    }
+    if (at == 0) {
+        return true;
+    }
+    const char before = text[at - 1];
+    return !(is_word_char(before) || before == '.' || before == '-' || before == '~' || before == '/');
+}
+
+// Where the path starting at `at` ends: at the closing quote when it is quoted (paths may hold
+// spaces), otherwise at white space, a closing bracket, a comma, a semicolon or ": ".
+std::size_t path_end(std::string_view text, std::size_t at) {
+    const char before = at > 0 ? text[at - 1] : '\0';
+    if (before == '\'' || before == '"' || before == '`') {
+        const std::size_t close = text.find(before, at);
+        return close == std::string_view::npos ? text.size() : close;
+    }
+    std::size_t end = at;
+    while (end < text.size()) {
+        const char c = text[end];
+        if (std::isspace(static_cast<unsigned char>(c)) != 0 || c == ')' || c == ']' || c == ',' || c == ';' ||
+            c == '\'' || c == '"' || (c == ':' && (end + 1 == text.size() || text[end + 1] == ' '))) {
+            break;
+        }
+        ++end;
+    }
+    return end;
+}
+
+std::string last_component(std::string_view path) {
+    while (!path.empty() && path.back() == '/') {
+        path.remove_suffix(1);
+    }
+    const std::size_t slash = path.rfind('/');
+    const std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
+    return name.empty() ? std::string("…") : std::string(name);
+}
+
+} // namespace
+
+std::string public_error_message(std::string_view message) {
+    if (is_about_the_database(message)) {
+        return kDatabaseFailed;
+    }
+    std::string out;
+    out.reserve(message.size());
+    std::size_t at = 0;
+    while (at < message.size()) {
+        if (starts_path(message, at)) {
+            const std::size_t end = path_end(message, at);
+            out += last_component(message.substr(at, end - at));
+            at = end;
+        } else {
+            out += message[at++];
+        }
+    }
+    return out;
+}
+
+void scrub_error_objects(nlohmann::json& value) {
+    if (value.is_object()) {
+        for (auto& [key, item] : value.items()) {
+            if (key == "error" && item.is_object() && item.contains("message") && item["message"].is_string()) {
+                item["message"] = public_error_message(item["message"].get<std::string>());
+            }
+            scrub_error_objects(item);
+        }
+    } else if (value.is_array()) {
+        for (auto& item : value) {
+            scrub_error_objects(item);
+        }
+    }
+}
+
+} // namespace impasto::studio
