@@ -146,6 +146,20 @@ json param_spec_list(JobMethod method) {
     return out;
 }
 
+namespace {
+
+// A value quoted in a message: long lists are cut, so a reply never echoes a whole body.
+std::string shown(const json& value) {
+    constexpr std::size_t kMaxShown = 80;
+    std::string text = value.dump();
+    if (text.size() > kMaxShown) {
+        text = text.substr(0, kMaxShown) + "...";
+    }
+    return text;
+}
+
+} // namespace
+
 [[noreturn]] void bad_param(const std::string& name, const std::string& why) {
     throw StudioError(400, "bad_request", fmt::format("params.{}: {}", name, why));
 }
@@ -154,17 +168,17 @@ void check_param(const ParamSpec& spec, const json& value) {
     switch (spec.kind) {
     case ParamKind::Integer:
         if (!value.is_number() || std::floor(value.get<double>()) != value.get<double>()) {
-            bad_param(spec.name, "expected a whole number, got " + value.dump());
+            bad_param(spec.name, "expected a whole number, got " + shown(value));
         }
         return;
     case ParamKind::Number:
         if (!value.is_number() || !std::isfinite(value.get<double>())) {
-            bad_param(spec.name, "expected a number, got " + value.dump());
+            bad_param(spec.name, "expected a number, got " + shown(value));
         }
         return;
     case ParamKind::Text:
         if (!value.is_string()) {
-            bad_param(spec.name, "expected text, got " + value.dump());
+            bad_param(spec.name, "expected text, got " + shown(value));
         }
         if (!spec.choices.empty() &&
             std::find(spec.choices.begin(), spec.choices.end(), value.get<std::string>()) == spec.choices.end()) {
@@ -175,13 +189,13 @@ void check_param(const ParamSpec& spec, const json& value) {
     case ParamKind::Numbers:
     case ParamKind::Texts:
         if (!value.is_array() || value.size() > 64) {
-            bad_param(spec.name, "expected a list (at most 64 items), got " + value.dump());
+            bad_param(spec.name, "expected a list (at most 64 items), got " + shown(value));
         }
         for (const json& item : value) {
             if (spec.kind == ParamKind::Numbers ? !item.is_number() : !item.is_string()) {
                 bad_param(spec.name, "expected a list of " +
                                          std::string(spec.kind == ParamKind::Numbers ? "numbers" : "texts") + ", got " +
-                                         value.dump());
+                                         shown(value));
             }
         }
         return;

@@ -1,5 +1,7 @@
 #include "server/job_queue.h"
 
+#include "impasto/error.h"
+
 namespace impasto::studio {
 
 const char* to_string(JobState state) {
@@ -26,6 +28,15 @@ std::optional<JobState> parse_job_state(const std::string& text) {
         }
     }
     return std::nullopt;
+}
+
+JobRecord JobQueue::submit(const JobRecord& record) {
+    const SubmitResult result = submit(record, SubmitLimits{});
+    if (result.outcome == SubmitOutcome::KeyConflict) {
+        throw ConfigError("submitting a job: the idempotency key '" + record.idempotency_key + "' already names job '" +
+                          result.job.id + "' with another request");
+    }
+    return result.job;
 }
 
 bool is_terminal(JobState state) {

@@ -3,6 +3,7 @@
 #include "impasto/error.h"
 #include "impasto/style_model_file.h"
 #include "server/job_params.h"
+#include "server/stored_json.h"
 #include "server/studio_error.h"
 
 #include <algorithm>
@@ -64,7 +65,11 @@ StudioCatalog scan_catalog(const fs::path& models_dir, Precision precision, int 
                 }
                 catalog.models.push_back(info);
             } else if (file.parent_path() == catalog.decoders_dir) {
-                catalog.decoder_levels.push_back(json::parse(model.config).value("level", ""));
+                // A model file is read like any file from outside: bounded before it is parsed.
+                const json config = parse_stored_json(model.config);
+                if (config.is_object() && config.contains("level") && config["level"].is_string()) {
+                    catalog.decoder_levels.push_back(config["level"].get<std::string>());
+                }
             }
         } catch (const std::exception&) {
             continue; // an unreadable model is not offered
@@ -112,7 +117,8 @@ JobRequest resolve_job_request(const json& body, const StudioCatalog& catalog) {
         }
     }
     JobRequest request;
-    const std::string method = body.value("method", "");
+    const std::string method =
+        body.contains("method") && body["method"].is_string() ? body["method"].get<std::string>() : "";
     if (method == "optimisation") {
         request.method = JobMethod::Optimisation;
     } else if (method == "fast") {

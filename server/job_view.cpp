@@ -1,5 +1,7 @@
 #include "server/job_view.h"
 
+#include "server/stored_json.h"
+
 #include <array>
 #include <chrono>
 #include <ctime>
@@ -10,13 +12,20 @@ namespace impasto::studio {
 using nlohmann::json;
 
 namespace {
+
 json parse_or_null(const std::string& text) {
-    if (text.empty()) {
-        return nullptr;
-    }
-    json value = json::parse(text, nullptr, false);
-    return value.is_discarded() ? json(nullptr) : value;
+    return parse_stored_json(text);
 }
+
+// The field when it has the expected kind; a row edited behind the server's back may not.
+json field(const json& object, const char* key, const json& fallback) {
+    if (!object.is_object()) {
+        return fallback;
+    }
+    const auto found = object.find(key);
+    return found != object.end() && found->type() == fallback.type() ? *found : fallback;
+}
+
 } // namespace
 
 json iso_time(std::int64_t unix_ms) {
@@ -51,13 +60,15 @@ json job_json(const JobRecord& record) {
     const json request = parse_or_null(record.request_json);
     json out{{"id", record.id},
              {"state", to_string(record.state)},
-             {"method", request.is_object() ? request.value("method", "") : ""},
+             {"method", field(request, "method", "")},
              {"content", record.content_id},
-             {"styles", request.is_object() ? request.value("styles", json::array()) : json::array()},
-             {"params", request.is_object() ? request.value("params", json::object()) : json::object()},
-             {"parent", request.is_object() ? request.value("parent", json(nullptr)) : json(nullptr)},
+             {"styles", field(request, "styles", json::array())},
+             {"params", field(request, "params", json::object())},
+             {"parent", request.is_object() && request.contains("parent") && request["parent"].is_string()
+                            ? request["parent"]
+                            : json(nullptr)},
              {"settings_key", record.settings_key},
-             {"settings_label", request.is_object() ? request.value("label", "") : ""},
+             {"settings_label", field(request, "label", "")},
              {"created_at", iso_time(record.created_ms)},
              {"started_at", iso_time(record.started_ms)},
              {"finished_at", iso_time(record.finished_ms)},

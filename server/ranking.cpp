@@ -1,6 +1,7 @@
 #include "server/ranking.h"
 
 #include "server/bradley_terry.h"
+#include "server/stored_json.h"
 
 #include <algorithm>
 #include <cmath>
@@ -11,6 +12,15 @@
 namespace impasto::studio {
 
 using nlohmann::json;
+
+namespace {
+
+std::string text_field(const json& object, const char* key, const std::string& fallback) {
+    const auto found = object.find(key);
+    return found != object.end() && found->is_string() ? found->get<std::string>() : fallback;
+}
+
+} // namespace
 
 std::vector<RankedSettings> rank_settings(const std::vector<JobRecord>& done_jobs, const std::vector<Vote>& votes) {
     std::map<std::string, int> index;
@@ -30,16 +40,26 @@ std::vector<RankedSettings> rank_settings(const std::vector<JobRecord>& done_job
     for (const JobRecord& job : done_jobs) {
         RankedSettings& item = items[static_cast<std::size_t>(item_for(job.settings_key))];
         ++item.jobs;
-        const json request = json::parse(job.request_json, nullptr, false);
+        const json request = parse_stored_json(job.request_json);
         if (request.is_object()) {
-            item.label = request.value("label", item.label);
-            item.method = request.value("method", item.method);
+            item.label = text_field(request, "label", item.label);
+            item.method = text_field(request, "method", item.method);
         }
     }
+    // Settings whose jobs were all deleted keep the names their votes recorded.
+    const auto name_from_vote = [&](int position, const std::string& label, const std::string& method) {
+        RankedSettings& item = items[static_cast<std::size_t>(position)];
+        if (item.jobs == 0 && item.label == item.settings_key && !label.empty()) {
+            item.label = label;
+            item.method = method;
+        }
+    };
     std::vector<PairOutcome> outcomes;
     for (const Vote& vote : votes) {
         const int a = item_for(vote.settings_a);
         const int b = item_for(vote.settings_b);
+        name_from_vote(a, vote.label_a, vote.method_a);
+        name_from_vote(b, vote.label_b, vote.method_b);
         if (a == b) {
             continue; // the same settings on both sides says nothing about them
         }

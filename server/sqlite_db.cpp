@@ -1,6 +1,7 @@
 #include "server/sqlite_db.h"
 
 #include "impasto/error.h"
+#include "server/storage_error.h"
 
 #include <sqlite3.h>
 
@@ -65,7 +66,25 @@ std::int64_t Database::changes() const {
 }
 
 void Database::raise(const std::string& what) const {
-    throw OutputError(what + ": " + sqlite3_errmsg(handle()) + " (database '" + path_.string() + "')");
+    const std::string message = what + ": " + sqlite3_errmsg(handle()) + " (database '" + path_.string() + "')";
+    // The primary code (the low byte) names the class: SQLITE_IOERR_WRITE is an SQLITE_IOERR.
+    switch (sqlite3_extended_errcode(handle()) & 0xff) {
+    case SQLITE_FULL:
+        throw StorageError(StorageError::Kind::Full, message);
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        throw StorageError(StorageError::Kind::Busy, message);
+    case SQLITE_IOERR:
+    case SQLITE_READONLY:
+    case SQLITE_NOMEM:
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PROTOCOL:
+        throw StorageError(StorageError::Kind::Unavailable, message);
+    default:
+        throw OutputError(message);
+    }
 }
 
 Statement::Statement(Database& database, const std::string& sql) : database_(&database), sql_(sql) {
@@ -229,15 +248,31 @@ CREATE TABLE votes (
 );
 CREATE INDEX votes_by_pair ON votes (job_a, job_b);
 )sql",
+        // 2: who submitted a job (per-client limits) and its idempotency key; the labels of voted
+        // settings, so that a ranking still names them after their jobs are deleted.
+        R"sql(
+ALTER TABLE jobs ADD COLUMN client TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN idempotency_key TEXT NOT NULL DEFAULT '';
+CREATE UNIQUE INDEX jobs_by_idempotency_key ON jobs (idempotency_key) WHERE idempotency_key != '';
+CREATE INDEX jobs_by_client ON jobs (client, state);
+ALTER TABLE votes ADD COLUMN label_a TEXT NOT NULL DEFAULT '';
+ALTER TABLE votes ADD COLUMN label_b TEXT NOT NULL DEFAULT '';
+ALTER TABLE votes ADD COLUMN method_a TEXT NOT NULL DEFAULT '';
+ALTER TABLE votes ADD COLUMN method_b TEXT NOT NULL DEFAULT '';
+)sql",
     };
     return migrations;
 }
 
 } // namespace
 
+void migrate_studio_database(Database& database) {
+    migrate(database, studio_migrations());
+}
+
 Database open_studio_database(const std::filesystem::path& path) {
     Database database(path);
-    migrate(database, studio_migrations());
+    migrate_studio_database(database);
     return database;
 }
 

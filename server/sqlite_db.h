@@ -1,6 +1,7 @@
 #pragma once
 // A small RAII layer over the SQLite C API for the studio's stores. Every failure throws
-// impasto::OutputError naming what was being done and SQLite's own message.
+// impasto::OutputError naming what was being done and SQLite's own message; a full disk, a lock
+// held too long and I/O failures throw its subclass StorageError (server/storage_error.h).
 //
 // A Database is one connection; it is not safe to share between threads without a lock, so each
 // store keeps its own connection behind its own mutex. Several connections (and processes) may
@@ -53,7 +54,8 @@ class Database {
     sqlite3* handle() const { return connection_.get(); }
     const std::filesystem::path& path() const { return path_; }
 
-    // Throws OutputError "<what>: <SQLite's message> (database '<path>')".
+    // Throws OutputError "<what>: <SQLite's message> (database '<path>')", or StorageError for
+    // SQLITE_FULL, SQLITE_BUSY/LOCKED and I/O-class failures.
     [[noreturn]] void raise(const std::string& what) const;
 
   private:
@@ -124,5 +126,7 @@ void migrate(Database& database, const std::vector<std::string>& migrations);
 // The studio's database: jobs and votes in one file. Opens it and migrates it to the current
 // schema; every store opens its connection through this.
 Database open_studio_database(const std::filesystem::path& path);
+// The same on a connection the caller opened.
+void migrate_studio_database(Database& database);
 
 } // namespace impasto::studio::sqlite

@@ -16,7 +16,7 @@ std::int64_t now_ms() {
 // The columns in JobRecord's order; read_job() reads them back by position.
 constexpr const char* job_columns = "id, state, request_json, content_id, settings_key, progress_json, result_json, "
                                     "error_code, error_message, created_ms, started_ms, finished_ms, attempts, "
-                                    "cancel_requested";
+                                    "cancel_requested, client, idempotency_key";
 
 JobRecord read_job(const sqlite::Statement& row) {
     JobRecord job;
@@ -40,6 +40,8 @@ JobRecord read_job(const sqlite::Statement& row) {
     job.finished_ms = row.column_int64(11);
     job.attempts = static_cast<int>(row.column_int64(12));
     job.cancel_requested = row.column_int64(13) != 0;
+    job.client = row.column_text(14);
+    job.idempotency_key = row.column_text(15);
     return job;
 }
 
@@ -47,6 +49,10 @@ JobRecord read_job(const sqlite::Statement& row) {
 
 SqliteJobQueue::SqliteJobQueue(const std::filesystem::path& database_path)
     : database_(sqlite::open_studio_database(database_path)) {}
+
+SqliteJobQueue::SqliteJobQueue(sqlite::Database database) : database_(std::move(database)) {
+    sqlite::migrate_studio_database(database_);
+}
 
 std::optional<JobRecord> SqliteJobQueue::get_locked(const std::string& id) const {
     sqlite::Statement select(database_, std::string("SELECT ") + job_columns + " FROM jobs WHERE id = ?1");
@@ -57,22 +63,72 @@ std::optional<JobRecord> SqliteJobQueue::get_locked(const std::string& id) const
     return read_job(select);
 }
 
-JobRecord SqliteJobQueue::submit(const JobRecord& record) {
+std::optional<JobRecord> SqliteJobQueue::find_by_key_locked(const std::string& idempotency_key) const {
+    if (idempotency_key.empty()) {
+        return std::nullopt;
+    }
+    sqlite::Statement select(database_, std::string("SELECT ") + job_columns + " FROM jobs WHERE idempotency_key = ?1");
+    select.bind(1, idempotency_key);
+    if (!select.step()) {
+        return std::nullopt;
+    }
+    return read_job(select);
+}
+
+std::int64_t SqliteJobQueue::count_unfinished_locked(const std::string* client) const {
+    sqlite::Statement count(database_, "SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running') "
+                                       "AND (?1 IS NULL OR client = ?1)");
+    if (client != nullptr) {
+        count.bind(1, *client);
+    }
+    count.step();
+    return count.column_int64(0);
+}
+
+SubmitResult SqliteJobQueue::submit(const JobRecord& record, const SubmitLimits& limits) {
     if (record.id.empty()) {
         throw ConfigError("submitting a job: the job id is empty");
     }
     const std::lock_guard lock(mutex_);
     sqlite::Transaction transaction(database_);
+    SubmitResult result;
+    // The key first: a retry of an accepted request gets its job even when the queue is full now.
+    if (auto holder = find_by_key_locked(record.idempotency_key)) {
+        result.outcome =
+            holder->request_json == record.request_json ? SubmitOutcome::Replayed : SubmitOutcome::KeyConflict;
+        result.job = std::move(*holder);
+        return result;
+    }
     if (get_locked(record.id)) {
         throw ConfigError("submitting a job: the id '" + record.id + "' is already taken");
     }
+    if (limits.max_unfinished > 0) {
+        result.unfinished = count_unfinished_locked(nullptr);
+        if (result.unfinished >= limits.max_unfinished) {
+            result.outcome = SubmitOutcome::QueueFull;
+            return result;
+        }
+    }
+    if (limits.max_unfinished_per_client > 0) {
+        result.unfinished = count_unfinished_locked(&record.client);
+        if (result.unfinished >= limits.max_unfinished_per_client) {
+            result.outcome = SubmitOutcome::ClientQueueFull;
+            return result;
+        }
+    }
     sqlite::Statement insert(database_, "INSERT INTO jobs (id, state, request_json, content_id, settings_key, "
-                                        "created_ms) VALUES (?1, 'queued', ?2, ?3, ?4, ?5)");
+                                        "created_ms, client, idempotency_key) "
+                                        "VALUES (?1, 'queued', ?2, ?3, ?4, ?5, ?6, ?7)");
     insert.bind(1, record.id).bind(2, record.request_json).bind(3, record.content_id).bind(4, record.settings_key);
-    insert.bind(5, now_ms()).run();
-    JobRecord stored = *get_locked(record.id);
+    insert.bind(5, now_ms()).bind(6, record.client).bind(7, record.idempotency_key).run();
+    result.job = *get_locked(record.id);
     transaction.commit();
-    return stored;
+    return result;
+}
+
+std::optional<JobRecord> SqliteJobQueue::find_by_key(const std::string& idempotency_key) const {
+    const std::lock_guard lock(mutex_);
+    return find_by_key_locked(idempotency_key);
 }
 
 std::optional<JobRecord> SqliteJobQueue::claim() {
@@ -106,7 +162,8 @@ std::vector<JobRecord> SqliteJobQueue::list(const JobFilter& filter) const {
     // Absent filters are bound as NULL and match everything, so one statement serves every case.
     sqlite::Statement select(database_, std::string("SELECT ") + job_columns +
                                             " FROM jobs WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR "
-                                            "content_id = ?2) ORDER BY seq DESC LIMIT ?3");
+                                            "content_id = ?2) AND (?4 IS NULL OR (finished_ms > 0 AND "
+                                            "finished_ms < ?4)) ORDER BY seq DESC LIMIT ?3");
     if (filter.state) {
         select.bind(1, to_string(*filter.state));
     }
@@ -114,6 +171,9 @@ std::vector<JobRecord> SqliteJobQueue::list(const JobFilter& filter) const {
         select.bind(2, filter.content_id);
     }
     select.bind(3, filter.limit);
+    if (filter.finished_before_ms > 0) {
+        select.bind(4, filter.finished_before_ms);
+    }
     std::vector<JobRecord> jobs;
     while (select.step()) {
         jobs.push_back(read_job(select));
@@ -198,7 +258,43 @@ std::optional<JobRecord> SqliteJobQueue::request_cancel(const std::string& id) {
     return job;
 }
 
-int SqliteJobQueue::recover_interrupted() {
+bool SqliteJobQueue::release(const std::string& id) {
+    const std::lock_guard lock(mutex_);
+    sqlite::Statement update(database_, "UPDATE jobs SET state = 'queued', progress_json = '', started_ms = 0, "
+                                        "attempts = MAX(attempts - 1, 0) "
+                                        "WHERE id = ?1 AND state = 'running' AND cancel_requested = 0");
+    update.bind(1, id).run();
+    return database_.changes() == 1;
+}
+
+RemoveOutcome SqliteJobQueue::remove(const std::string& id) {
+    const std::lock_guard lock(mutex_);
+    sqlite::Transaction transaction(database_);
+    sqlite::Statement remove(database_, "DELETE FROM jobs WHERE id = ?1 AND state != 'running'");
+    remove.bind(1, id).run();
+    if (database_.changes() == 1) {
+        transaction.commit();
+        return RemoveOutcome::Removed;
+    }
+    const bool exists = get_locked(id).has_value();
+    transaction.commit();
+    return exists ? RemoveOutcome::Running : RemoveOutcome::NotFound;
+}
+
+std::optional<std::string> SqliteJobQueue::job_using_image(const std::string& image_id) const {
+    const std::lock_guard lock(mutex_);
+    // Ids appear in the request as JSON strings: quoted, the id cannot match inside a longer one,
+    // and a quote inside a string value (a label) would be escaped.
+    sqlite::Statement select(database_, "SELECT id FROM jobs WHERE state IN ('queued', 'running') "
+                                        "AND (content_id = ?1 OR instr(request_json, ?2) > 0) LIMIT 1");
+    select.bind(1, image_id).bind(2, "\"" + image_id + "\"");
+    if (!select.step()) {
+        return std::nullopt;
+    }
+    return select.column_text(0);
+}
+
+int SqliteJobQueue::recover_interrupted(int max_attempts) {
     const std::lock_guard lock(mutex_);
     sqlite::Transaction transaction(database_);
     // A job whose cancel was asked for was as good as cancelled; running it again would
@@ -206,6 +302,13 @@ int SqliteJobQueue::recover_interrupted() {
     sqlite::Statement cancel(database_, "UPDATE jobs SET state = 'cancelled', finished_ms = ?1 "
                                         "WHERE state = 'running' AND cancel_requested = 1");
     cancel.bind(1, now_ms()).run();
+    if (max_attempts > 0) {
+        sqlite::Statement give_up(database_, "UPDATE jobs SET state = 'failed', error_code = 'crashed', "
+                                             "error_message = 'crashed the worker ' || attempts || ' times; it is "
+                                             "not run again', finished_ms = ?1 "
+                                             "WHERE state = 'running' AND attempts >= ?2");
+        give_up.bind(1, now_ms()).bind(2, max_attempts).run();
+    }
     sqlite::Statement requeue(database_, "UPDATE jobs SET state = 'queued', progress_json = '', started_ms = 0 "
                                          "WHERE state = 'running'");
     requeue.run();

@@ -50,16 +50,18 @@ Vote SqliteVoteStore::add(const Vote& vote) {
     stored.created_ms = now_ms();
     const std::lock_guard lock(mutex_);
     sqlite::Statement insert(database_, "INSERT INTO votes (id, job_a, job_b, winner, settings_a, settings_b, "
-                                        "created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+                                        "created_ms, label_a, label_b, method_a, method_b) "
+                                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
     insert.bind(1, stored.id).bind(2, stored.job_a).bind(3, stored.job_b).bind(4, stored.winner);
-    insert.bind(5, stored.settings_a).bind(6, stored.settings_b).bind(7, stored.created_ms).run();
+    insert.bind(5, stored.settings_a).bind(6, stored.settings_b).bind(7, stored.created_ms);
+    insert.bind(8, stored.label_a).bind(9, stored.label_b).bind(10, stored.method_a).bind(11, stored.method_b).run();
     return stored;
 }
 
 std::vector<Vote> SqliteVoteStore::all() const {
     const std::lock_guard lock(mutex_);
-    sqlite::Statement select(database_, "SELECT id, job_a, job_b, winner, settings_a, settings_b, created_ms "
-                                        "FROM votes ORDER BY seq");
+    sqlite::Statement select(database_, "SELECT id, job_a, job_b, winner, settings_a, settings_b, created_ms, "
+                                        "label_a, label_b, method_a, method_b FROM votes ORDER BY seq");
     std::vector<Vote> votes;
     while (select.step()) {
         Vote vote;
@@ -70,6 +72,10 @@ std::vector<Vote> SqliteVoteStore::all() const {
         vote.settings_a = select.column_text(4);
         vote.settings_b = select.column_text(5);
         vote.created_ms = select.column_int64(6);
+        vote.label_a = select.column_text(7);
+        vote.label_b = select.column_text(8);
+        vote.method_a = select.column_text(9);
+        vote.method_b = select.column_text(10);
         votes.push_back(std::move(vote));
     }
     return votes;

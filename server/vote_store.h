@@ -13,6 +13,12 @@ struct Vote {
     std::string winner;     // "a" or "b"
     std::string settings_a; // settings_key of each job, stored so rankings survive job deletion
     std::string settings_b;
+    // What the settings are called and their method, kept so a ranking still names them after
+    // every job with those settings is deleted. "" for votes stored before they were kept.
+    std::string label_a;
+    std::string label_b;
+    std::string method_a;
+    std::string method_b;
     std::int64_t created_ms = 0;
 };
 
