@@ -2,6 +2,7 @@
 
 #include "io/bounded_json.h"
 #include "server/public_error.h"
+#include "server/storage_error.h"
 #include "server/studio_error.h"
 
 namespace impasto::studio {
@@ -47,8 +48,15 @@ void send_error(httplib::Response& res, int status, const std::string& code, con
 }
 
 json parse_json_body(const httplib::Request& req) {
+    // Every JSON body the API takes is a few kilobytes; its size is refused as such (413).
+    constexpr JsonLimits kBodyLimits{64U * 1024U, 32};
+    if (req.body.size() > kBodyLimits.max_bytes) {
+        throw StudioError(413, "too_large",
+                          "the request body is " + std::to_string(req.body.size()) +
+                              " bytes; JSON bodies are limited to " + std::to_string(kBodyLimits.max_bytes));
+    }
     try {
-        return parse_bounded_json(req.body, JsonLimits{}, "the request body");
+        return parse_bounded_json(req.body, kBodyLimits, "the request body");
     } catch (const InputError& e) {
         throw StudioError(400, "bad_request", e.what());
     }
@@ -80,6 +88,13 @@ httplib::Server::Handler guarded(httplib::Server::Handler handler) {
             handler(req, res);
         } catch (const StudioError& e) {
             send_error(res, e.status(), e.code(), e.what());
+        } catch (const StorageError& e) {
+            // A full disk or a busy database is not the request's fault: 507 or 503, and the
+            // server carries on.
+            note_error_detail(e.what());
+            send_error(res, e.http_status(), e.http_code(),
+                       e.kind() == StorageError::Kind::Full ? "the studio's storage is full; delete uploads or results"
+                                                            : "the studio's storage is busy or failing; try again");
         } catch (const ConfigError& e) {
             send_error(res, 400, e.code(), e.what());
         } catch (const InputError& e) {

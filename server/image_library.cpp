@@ -1,48 +1,22 @@
 #include "server/image_library.h"
 
-#include "impasto/atomic_file.h"
 #include "io/image_checks.h"
-#include "io/sha256.h"
+#include "server/image_files.h"
 #include "server/studio_error.h"
 
 #include <algorithm>
-#include <chrono>
-#include <fmt/format.h>
-#include <fstream>
-#include <nlohmann/json.hpp>
-#include <sstream>
 
 namespace impasto::studio {
 
 namespace fs = std::filesystem;
-using nlohmann::json;
+using image_files::read_bytes;
+using image_files::select;
 
 namespace {
 
 constexpr std::size_t kThumbnailCacheEntries = 512;
-
-std::int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-const char* extension_for(detail::ImageFormat format) {
-    switch (format) {
-    case detail::ImageFormat::Jpeg:
-        return ".jpg";
-    case detail::ImageFormat::Png:
-        return ".png";
-    case detail::ImageFormat::Bmp:
-        return ".bmp";
-    case detail::ImageFormat::Tiff:
-        return ".tif";
-    case detail::ImageFormat::Webp:
-        return ".webp";
-    case detail::ImageFormat::Unknown:
-        break;
-    }
-    return "";
-}
+// A 2048 px JPEG is about a megabyte: entries alone would not bound the cache's memory.
+constexpr std::size_t kThumbnailCacheBytes = 64U * 1024U * 1024U;
 
 std::string content_type_for(const std::string& format) {
     if (format == "JPEG") {
@@ -61,30 +35,6 @@ std::string content_type_for(const std::string& format) {
         return "image/webp";
     }
     return "application/octet-stream";
-}
-
-std::string read_bytes(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-        throw InputError("cannot read " + file.string());
-    }
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
-}
-
-// Display names come from the person: keep them printable and short.
-std::string clean_name(const std::string& name) {
-    std::string out;
-    for (const char c : fs::path(name).filename().string()) {
-        if (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f && c != '/' && c != '\\') {
-            out += c;
-        }
-    }
-    if (out.size() > 120) {
-        out.resize(120);
-    }
-    return out.empty() ? "upload" : out;
 }
 
 } // namespace
@@ -146,112 +96,6 @@ void ImageLibrary::scan_gallery(const fs::path& folder, const std::string& prefi
     }
 }
 
-void ImageLibrary::scan_uploads() {
-    std::error_code ec;
-    for (const auto& item : fs::directory_iterator(options_.uploads_dir, ec)) {
-        const fs::path& path = item.path();
-        if (path.filename().string().find(".tmp-") != std::string::npos) {
-            fs::remove(path, ec); // left by a crash between write and rename
-            continue;
-        }
-        if (path.extension() != ".json") {
-            continue;
-        }
-        try {
-            const json meta = json::parse(read_bytes(path));
-            ImageEntry entry;
-            entry.id = meta.at("id").get<std::string>();
-            entry.name = meta.at("name").get<std::string>();
-            entry.format = meta.at("format").get<std::string>();
-            entry.width = meta.at("width").get<int>();
-            entry.height = meta.at("height").get<int>();
-            entry.created_ms = meta.at("created_ms").get<std::int64_t>();
-            entry.file = options_.uploads_dir / meta.at("file").get<std::string>();
-            entry.source = "upload";
-            if (is_safe_id(entry.id) && fs::is_regular_file(entry.file, ec) &&
-                entry.file.parent_path() == options_.uploads_dir) {
-                entries_[entry.id] = entry;
-            }
-        } catch (const std::exception&) {
-            continue; // metadata of an upload interrupted before it completed
-        }
-    }
-}
-
-ImageEntry ImageLibrary::add_upload(const std::string& original_name, const std::string& bytes) {
-    if (static_cast<std::int64_t>(bytes.size()) > options_.max_upload_bytes) {
-        throw StudioError(
-            413, "too_large",
-            fmt::format("upload is {} bytes; the limit is {} bytes", bytes.size(), options_.max_upload_bytes));
-    }
-    if (bytes.empty()) {
-        throw StudioError(400, "bad_image", "upload is empty (0 bytes)");
-    }
-    const auto* data = reinterpret_cast<const std::uint8_t*>(bytes.data());
-    detail::ImageProbe probe;
-    try {
-        probe = detail::probe_image(data, bytes.size());
-    } catch (const InputError& e) {
-        throw StudioError(400, "bad_image", std::string("upload is not a usable image: ") + e.what());
-    }
-    if (probe.width * probe.height > options_.max_pixels) {
-        throw StudioError(400, "too_many_pixels",
-                          fmt::format("upload is {}x{} ({} pixels); the decode limit is {} pixels", probe.width,
-                                      probe.height, probe.width * probe.height, options_.max_pixels));
-    }
-    const std::string id = "u_" + io::sha256_hex(bytes.data(), bytes.size()).substr(0, 24);
-    {
-        const std::lock_guard<std::mutex> lock(mutex_);
-        const auto it = entries_.find(id);
-        if (it != entries_.end()) {
-            return it->second;
-        }
-    }
-    ImageEntry entry;
-    entry.id = id;
-    entry.name = clean_name(original_name);
-    entry.source = "upload";
-    entry.format = detail::format_name(probe.format);
-    entry.created_ms = now_ms();
-    entry.file = options_.uploads_dir / (id + extension_for(probe.format));
-
-    // Decode it fully before keeping it: a header can look right over damaged data.
-    const fs::path staging = temporary_sibling(entry.file);
-    try {
-        write_file_atomic(staging, bytes);
-        ImageLoadLimits limits;
-        limits.max_pixels = options_.max_pixels;
-        const Image image = load_image(staging, limits);
-        entry.width = image.width;
-        entry.height = image.height;
-    } catch (const Error& e) {
-        std::error_code ec;
-        fs::remove(staging, ec);
-        if (dynamic_cast<const OutputError*>(&e) != nullptr) {
-            throw;
-        }
-        throw StudioError(400, "bad_image", std::string("upload is not a usable image: ") + e.what());
-    }
-    std::error_code ec;
-    fs::rename(staging, entry.file, ec);
-    if (ec) {
-        fs::remove(staging, ec);
-        throw OutputError("storing upload " + id + ": " + ec.message());
-    }
-    const json meta{{"id", entry.id},
-                    {"name", entry.name},
-                    {"format", entry.format},
-                    {"width", entry.width},
-                    {"height", entry.height},
-                    {"created_ms", entry.created_ms},
-                    {"file", entry.file.filename().string()}};
-    // The metadata is written last: an upload without it is ignored at the next start.
-    write_file_atomic(options_.uploads_dir / (id + ".json"), meta.dump() + "\n");
-    const std::lock_guard<std::mutex> lock(mutex_);
-    entries_[id] = entry;
-    return entry;
-}
-
 std::optional<ImageEntry> ImageLibrary::find(const std::string& id) const {
     if (!is_safe_id(id)) {
         return std::nullopt;
@@ -271,18 +115,6 @@ const ImageEntry& ImageLibrary::require(const std::string& id) const {
     }
     return it->second;
 }
-
-namespace {
-std::vector<ImageEntry> select(const std::map<std::string, ImageEntry>& entries, const std::string& source) {
-    std::vector<ImageEntry> out;
-    for (const auto& [id, entry] : entries) {
-        if (entry.source == source) {
-            out.push_back(entry);
-        }
-    }
-    return out;
-}
-} // namespace
 
 std::vector<ImageEntry> ImageLibrary::gallery() const {
     const std::lock_guard<std::mutex> lock(mutex_);
@@ -313,6 +145,7 @@ Image ImageLibrary::load(const std::string& id) const {
     }
     ImageLoadLimits limits;
     limits.max_pixels = std::max<std::int64_t>(options_.max_pixels, 1);
+    touch(id);
     return load_image(file, limits);
 }
 
@@ -330,10 +163,13 @@ std::vector<std::uint8_t> ImageLibrary::thumbnail(const std::string& id, int lon
     const int current = std::max(image.width, image.height);
     std::vector<std::uint8_t> jpeg = encode_jpeg(current > long_side ? resize_long_side(image, long_side) : image, 85);
     const std::lock_guard<std::mutex> lock(mutex_);
-    if (thumbnails_.size() >= kThumbnailCacheEntries) {
+    if (thumbnails_.size() >= kThumbnailCacheEntries || thumbnail_bytes_ + jpeg.size() > kThumbnailCacheBytes) {
         thumbnails_.clear();
+        thumbnail_bytes_ = 0;
     }
-    thumbnails_[key] = jpeg;
+    if (entries_.count(id) > 0 && thumbnails_.emplace(key, jpeg).second) {
+        thumbnail_bytes_ += jpeg.size();
+    }
     return jpeg;
 }
 
@@ -347,6 +183,7 @@ std::string ImageLibrary::file_bytes(const std::string& id, std::string* content
             *content_type = content_type_for(entry.format);
         }
     }
+    touch(id);
     return read_bytes(file);
 }
 

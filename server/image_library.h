@@ -23,6 +23,29 @@ struct ImageEntry {
     int height = 0;
     std::int64_t created_ms = 0;
     std::filesystem::path file;
+    std::int64_t stored_bytes = 0; // uploads: the image and its record on disk
+};
+
+// Where an upload's bytes are admitted before they are stored (the storage quota): admit throws
+// to refuse them, and each admitted upload then ends in exactly one of finish (stored and now
+// counted by the library) or cancel (not stored).
+class UploadQuota {
+  public:
+    virtual ~UploadQuota() = default;
+    virtual void admit_upload(std::int64_t bytes) = 0;
+    virtual void finish_upload(std::int64_t bytes) = 0;
+    virtual void cancel_upload(std::int64_t bytes) = 0;
+};
+
+struct UploadTotals {
+    std::int64_t count = 0;
+    std::int64_t bytes = 0;
+};
+
+struct StoredUpload {
+    std::string id;
+    std::int64_t bytes = 0;                    // the image and its record
+    std::filesystem::file_time_type last_used; // the image's modification time, renewed on each use
 };
 
 struct ImageLibraryOptions {
@@ -38,8 +61,18 @@ class ImageLibrary {
     explicit ImageLibrary(ImageLibraryOptions options);
 
     // Checks the bytes by content (format signature, completeness, header size, a full decode)
-    // and stores them. Throws StudioError: 413 too_large, 400 bad_image, 400 too_many_pixels.
-    ImageEntry add_upload(const std::string& original_name, const std::string& bytes);
+    // and stores them. Throws StudioError: 413 too_large, 400 bad_image, 400 too_many_pixels, or
+    // what `quota` throws. The same bytes again give the stored entry, without asking the quota.
+    ImageEntry add_upload(const std::string& original_name, const std::string& bytes, UploadQuota* quota = nullptr);
+    // Deletes an upload's image and record (the record first: without it the image is ignored at
+    // the next start). Returns the bytes freed, 0 when there is no such upload. Throws StudioError
+    // 400 for a gallery or sample image: those are read-only.
+    std::int64_t remove_upload(const std::string& id);
+    // Marks an upload as just used (retention keeps the recently used).
+    void touch(const std::string& id) const;
+    std::vector<StoredUpload> stored_uploads() const;
+    // Exact at every moment: kept with the entries, under the same lock.
+    UploadTotals upload_totals() const;
 
     std::optional<ImageEntry> find(const std::string& id) const;
     std::vector<ImageEntry> gallery() const; // paintings
@@ -56,12 +89,16 @@ class ImageLibrary {
   private:
     void scan_gallery(const std::filesystem::path& folder, const std::string& prefix, const std::string& source);
     void scan_uploads();
+    // Writes the image (decoded once as a check) and then its record; removes both on failure.
+    void store_upload(ImageEntry& entry, const std::string& bytes) const;
     const ImageEntry& require(const std::string& id) const;
 
     ImageLibraryOptions options_;
     mutable std::mutex mutex_;
     std::map<std::string, ImageEntry> entries_;
     mutable std::map<std::string, std::vector<std::uint8_t>> thumbnails_;
+    mutable std::size_t thumbnail_bytes_ = 0;
+    UploadTotals totals_; // of the uploads in entries_
 };
 
 // Ids are letters, digits, '_' and '-', 1..64 long; anything else is never looked up.

@@ -5,6 +5,7 @@
 #include "server/job_queue.h"
 #include "server/job_request.h"
 #include "server/job_runner.h"
+#include "server/storage_keeper.h"
 #include "server/studio_options.h"
 #include "server/vote_store.h"
 
@@ -20,6 +21,7 @@ struct StudioContext {
     EventHub& hub;
     ImageLibrary& images;
     JobRunner& runner;
+    StorageKeeper& storage;
 };
 
 void add_image_routes(httplib::Server& server, StudioContext& context);

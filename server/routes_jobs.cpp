@@ -4,6 +4,7 @@
 #include "server/routes.h"
 #include "server/studio_error.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -12,6 +13,44 @@ namespace impasto::studio {
 using nlohmann::json;
 
 namespace {
+
+constexpr std::size_t kMaxIdempotencyKey = 128;
+
+// "Idempotency-Key: K" (draft-ietf-httpapi-idempotency-key-header): a retry of the same POST with
+// the same key gets the job the first one made. "" when absent.
+std::string idempotency_key(const httplib::Request& req) {
+    if (!req.has_header("Idempotency-Key")) {
+        return "";
+    }
+    const std::string key = req.get_header_value("Idempotency-Key");
+    const bool allowed = std::all_of(key.begin(), key.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+               c == '.' || c == ':';
+    });
+    if (key.empty() || key.size() > kMaxIdempotencyKey || !allowed) {
+        throw StudioError(400, "bad_request",
+                          "Idempotency-Key: expected 1.." + std::to_string(kMaxIdempotencyKey) +
+                              " letters, digits and - _ . : (a UUID will do)");
+    }
+    return key;
+}
+
+// Who a job counts against for --max-queued-per-client: the remote address. Behind a proxy, or
+// for everyone on this machine, that is one client for all.
+std::string client_of(const httplib::Request& req) {
+    return req.remote_addr;
+}
+
+void send_existing(httplib::Response& res, const JobRecord& job) {
+    res.set_header("Idempotent-Replayed", "true");
+    send_json(res, 200, job_json(job));
+}
+
+[[noreturn]] void key_conflict(const std::string& key, const JobRecord& holder) {
+    throw StudioError(409, "conflict",
+                      "Idempotency-Key '" + key + "' was used for job " + holder.id +
+                          " with another request; use a new key for a new job");
+}
 
 JobRecord require_job(const StudioContext& context, const std::string& id) {
     auto job = context.queue.get(id);
@@ -50,13 +89,17 @@ void serve_result(const StudioContext& context, const httplib::Request& req, htt
     }
     res.set_header("Cache-Control", "private, max-age=86400");
     res.set_content(read_file(file), image ? "image/png" : "application/json");
+    context.storage.results().touch(id);
 }
 
 } // namespace
 
 void add_job_routes(httplib::Server& server, StudioContext& context) {
     server.Post("/api/jobs", guarded([&context](const httplib::Request& req, httplib::Response& res) {
+                    const std::string key = idempotency_key(req);
                     const JobRequest request = resolve_job_request(parse_json_body(req), context.catalog);
+                    // No upload is deleted between the checks below and the insert.
+                    const auto references = context.storage.hold_references();
                     require_image(context, request.content, "content");
                     for (const std::string& style : request.styles) {
                         require_image(context, style, "styles");
@@ -75,9 +118,44 @@ void add_job_routes(httplib::Server& server, StudioContext& context) {
                     record.request_json = stored.dump();
                     record.content_id = request.content;
                     record.settings_key = settings_key(request);
-                    const JobRecord saved = context.queue.submit(record);
+                    record.client = client_of(req);
+                    record.idempotency_key = key;
+                    // A retry of an accepted request gets its job back even when the studio is full now.
+                    if (const auto holder = context.queue.find_by_key(key)) {
+                        if (holder->request_json != record.request_json) {
+                            key_conflict(key, *holder);
+                        }
+                        send_existing(res, *holder);
+                        return;
+                    }
+                    context.storage.admit_job();
+                    const SubmitLimits limits{context.options.max_queued_jobs, context.options.max_queued_per_client};
+                    const SubmitResult submitted = context.queue.submit(record, limits);
+                    switch (submitted.outcome) {
+                    case SubmitOutcome::Created:
+                        break;
+                    case SubmitOutcome::Replayed:
+                        send_existing(res, submitted.job);
+                        return;
+                    case SubmitOutcome::KeyConflict:
+                        key_conflict(key, submitted.job);
+                    case SubmitOutcome::QueueFull:
+                        res.set_header("Retry-After", "10");
+                        throw StudioError(429, "queue_full",
+                                          "the queue holds " + std::to_string(submitted.unfinished) +
+                                              " unfinished jobs, its limit; try again when some have run");
+                    case SubmitOutcome::ClientQueueFull:
+                        res.set_header("Retry-After", "10");
+                        throw StudioError(429, "client_queue_full",
+                                          "you have " + std::to_string(submitted.unfinished) +
+                                              " unfinished jobs, the limit per client; try again when some have run");
+                    }
+                    for (const std::string& image : request.styles) {
+                        context.images.touch(image);
+                    }
+                    context.images.touch(request.content);
                     context.runner.wake();
-                    send_json(res, 202, job_json(saved));
+                    send_json(res, 202, job_json(submitted.job));
                 }));
     server.Get("/api/jobs", guarded([&context](const httplib::Request& req, httplib::Response& res) {
                    JobFilter filter;
@@ -119,6 +197,16 @@ void add_job_routes(httplib::Server& server, StudioContext& context) {
                     }
                     send_json(res, 200, job_json(*after));
                 }));
+    server.Delete(job, guarded([&context](const httplib::Request& req, httplib::Response& res) {
+                      const std::string id = req.matches[1];
+                      const DeleteResult deleted = context.storage.delete_job(id);
+                      if (deleted.outcome == DeleteOutcome::InUse) {
+                          throw StudioError(409, "conflict",
+                                            "job " + id + " is running; cancel it first (POST /api/jobs/" + id +
+                                                "/cancel), then delete it");
+                      }
+                      send_json(res, 200, json{{"id", id}, {"deleted", deleted.outcome == DeleteOutcome::Deleted}});
+                  }));
     server.Get(job + "/image", guarded([&context](const httplib::Request& req, httplib::Response& res) {
                    serve_result(context, req, res, true);
                }));

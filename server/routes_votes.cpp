@@ -4,6 +4,7 @@
 #include "server/job_view.h"
 #include "server/ranking.h"
 #include "server/routes.h"
+#include "server/stored_json.h"
 #include "server/studio_error.h"
 
 #include <fmt/format.h>
@@ -16,12 +17,25 @@ namespace {
 
 // Rankings read every finished job; a studio's history is thousands of jobs at most.
 constexpr int kMaxRankedJobs = 100000;
+// Choosing a pair looks at every pair of candidates: the newest this many finished jobs (on the
+// asked-for content) keep that to about 80,000 pairs per request.
+constexpr int kMaxPairCandidates = 400;
+// Each vote is read by every ranking and export; past this many the studio takes no more.
+constexpr std::int64_t kMaxVotes = 100000;
 
-std::vector<JobRecord> done_jobs(const StudioContext& context) {
+std::vector<JobRecord> done_jobs(const StudioContext& context, int limit = kMaxRankedJobs,
+                                 const std::string& content = "") {
     JobFilter filter;
     filter.state = JobState::Done;
-    filter.limit = kMaxRankedJobs;
+    filter.limit = limit;
+    filter.content_id = content;
     return context.queue.list(filter);
+}
+
+std::string stored_text(const JobRecord& job, const char* key) {
+    const nlohmann::json request = parse_stored_json(job.request_json);
+    return request.is_object() && request.contains(key) && request[key].is_string() ? request[key].get<std::string>()
+                                                                                    : "";
 }
 
 json vote_json(const Vote& vote) {
@@ -54,7 +68,9 @@ JobRecord require_done(const StudioContext& context, const json& body, const cha
 
 void add_vote_routes(httplib::Server& server, StudioContext& context) {
     server.Get("/api/compare/next", guarded([&context](const httplib::Request& req, httplib::Response& res) {
-                   const auto pair = next_pair(done_jobs(context), context.votes.all(), req.get_param_value("content"));
+                   const std::string content = req.get_param_value("content");
+                   const auto pair =
+                       next_pair(done_jobs(context, kMaxPairCandidates, content), context.votes.all(), content);
                    if (!pair) {
                        throw StudioError(404, "not_found",
                                          "no pair to compare: it takes two finished jobs on the same content "
@@ -64,9 +80,14 @@ void add_vote_routes(httplib::Server& server, StudioContext& context) {
                }));
     server.Post("/api/votes", guarded([&context](const httplib::Request& req, httplib::Response& res) {
                     const json body = parse_json_body(req);
+                    if (!body.is_object()) {
+                        throw StudioError(400, "bad_request",
+                                          R"(expected {"a": job id, "b": job id, "winner": "a" or "b"})");
+                    }
                     const JobRecord a = require_done(context, body, "a");
                     const JobRecord b = require_done(context, body, "b");
-                    const std::string winner = body.value("winner", "");
+                    const std::string winner =
+                        body.contains("winner") && body["winner"].is_string() ? body["winner"].get<std::string>() : "";
                     if (winner != "a" && winner != "b") {
                         throw StudioError(400, "bad_request", R"(winner: expected "a" or "b")");
                     }
@@ -79,6 +100,16 @@ void add_vote_routes(httplib::Server& server, StudioContext& context) {
                     vote.winner = winner;
                     vote.settings_a = a.settings_key;
                     vote.settings_b = b.settings_key;
+                    vote.label_a = stored_text(a, "label");
+                    vote.label_b = stored_text(b, "label");
+                    vote.method_a = stored_text(a, "method");
+                    vote.method_b = stored_text(b, "method");
+                    if (context.votes.count() >= kMaxVotes) {
+                        throw StudioError(507, "storage_full",
+                                          fmt::format("the studio holds {} votes, its limit; export them "
+                                                      "(GET /api/votes.csv) and start a new data folder",
+                                                      kMaxVotes));
+                    }
                     send_json(res, 201, vote_json(context.votes.add(vote)));
                 }));
     server.Get("/api/ranking", guarded([&context](const httplib::Request&, httplib::Response& res) {

@@ -26,6 +26,15 @@ void StudioOptions::validate() const {
     require_range("preview_side", preview_side, 16, 4096);
     require_range("threads", threads, 1, 1024);
     require_range("request_timeout_seconds", request_timeout_seconds, 1, 3600);
+    require_range("max_queued_jobs", max_queued_jobs, 1, 1'000'000);
+    require_range("max_queued_per_client", max_queued_per_client, 1, 1'000'000);
+    require_range("max_stored_bytes", max_stored_bytes, 1024LL * 1024, 1LL << 50);
+    require_range("max_uploads", max_uploads, 1, 1'000'000);
+    require_range("keep_days", keep_days, 0, 36500);
+    if (keep_bytes != 0) {
+        require_range("keep_bytes", keep_bytes, 1024LL * 1024, max_stored_bytes);
+    }
+    require_range("max_attempts", max_attempts, 1, 100);
     if (data_dir.empty()) {
         throw ConfigError("data folder is not set; give one for the queue, uploads and results");
     }

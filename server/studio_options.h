@@ -34,6 +34,15 @@ struct StudioOptions {
     // would otherwise hold an HTTP thread for as long as it likes.
     int request_timeout_seconds = 60;
 
+    // Limits, quotas and retention (docs/studio_limits.md). A client is a remote address.
+    std::int64_t max_queued_jobs = 1000;                       // jobs waiting or running, in all
+    std::int64_t max_queued_per_client = 100;                  // the same, per client
+    std::int64_t max_stored_bytes = 10LL * 1024 * 1024 * 1024; // uploads, results and the database
+    std::int64_t max_uploads = 10000;                          // stored uploads, in all
+    int keep_days = 0;                                         // remove what was not used for this long; 0 = keep
+    std::int64_t keep_bytes = 0;                               // evict least recently used above this; 0 = off
+    int max_attempts = 3;                                      // runs a job may crash before it is failed
+
     // Throws ConfigError naming the field, the value and the allowed range.
     void validate() const;
 };

@@ -1,6 +1,7 @@
 #include "server/studio_server.h"
 
 #include "server/bounded_http_server.h"
+#include "server/data_dir_lock.h"
 #include "server/event_hub.h"
 #include "server/http_util.h"
 #include "server/image_library.h"
@@ -9,6 +10,7 @@
 #include "server/routes.h"
 #include "server/sqlite_job_queue.h"
 #include "server/sqlite_vote_store.h"
+#include "server/storage_keeper.h"
 #include "server/studio_access.h"
 #include "server/studio_error.h"
 
@@ -56,26 +58,27 @@ StudioOptions with_absolute_folders(StudioOptions options) {
 
 struct StudioServer::State {
     explicit State(StudioOptions studio_options)
-        : options(with_absolute_folders(std::move(studio_options))),
+        : options(with_absolute_folders(std::move(studio_options))), data_lock(options.data_dir),
           catalog(scan_catalog(options.models_dir, options.precision, options.max_output_side)),
           queue((fs::create_directories(options.data_dir), options.data_dir / "studio.sqlite3")),
           votes(options.data_dir / "studio.sqlite3"),
           images(ImageLibraryOptions{options.data_dir / "uploads", options.gallery_dir, options.max_upload_bytes,
                                      options.max_pixels}),
-          models(options, catalog),
-          runner(queue, hub, images, models, options, options.data_dir / "results"), context{options, catalog, queue,
-                                                                                             votes,   hub,     images,
-                                                                                             runner},
+          models(options, catalog), storage(options, queue, images),
+          runner(queue, hub, images, models, options, storage), context{options, catalog, queue,  votes,
+                                                                        hub,     images,  runner, storage},
           http(ConnectionLimits{std::chrono::seconds(options.request_timeout_seconds),
                                 std::chrono::seconds(options.request_timeout_seconds)}) {}
 
     StudioOptions options;
+    DataDirLock data_lock; // before anything opens the folder: one server per data folder
     StudioCatalog catalog;
     SqliteJobQueue queue;
     SqliteVoteStore votes;
     EventHub hub;
     ImageLibrary images;
     ModelCache models;
+    StorageKeeper storage;
     JobRunner runner;
     StudioContext context;
     BoundedHttpServer http;
@@ -89,7 +92,7 @@ struct StudioServer::State {
 StudioServer::StudioServer(StudioOptions options) {
     options.validate();
     state_ = std::make_unique<State>(std::move(options));
-    state_->recovered = state_->queue.recover_interrupted();
+    state_->recovered = state_->runner.recover();
 }
 
 StudioServer::~StudioServer() {
@@ -181,6 +184,7 @@ int StudioServer::start() {
                                       options.host, options.port));
     }
     s.access = std::make_unique<StudioAccess>(options.token, s.port);
+    s.storage.start(); // retention runs once before the first request, then every few minutes
     s.runner.start();
     s.listener = std::thread([&http] { http.listen_after_bind(); });
     return s.port;
@@ -196,6 +200,7 @@ void StudioServer::stop() {
         state_->listener.join();
     }
     state_->runner.stop();
+    state_->storage.stop();
 }
 
 int StudioServer::port() const {

@@ -26,6 +26,8 @@ struct ServeArgs {
     std::string precision = "auto";
     int threads = 0;
     double max_upload_mb = 0;
+    std::int64_t max_stored_mb = -1; // -1: the default of StudioOptions
+    std::int64_t keep_mb = -1;
 };
 
 fs::path default_data_dir() {
@@ -58,14 +60,21 @@ void run_serve(ServeArgs& args, const CliState& state) {
     if (args.max_upload_mb > 0) {
         options.max_upload_bytes = static_cast<std::int64_t>(args.max_upload_mb * 1024 * 1024);
     }
-    set_num_threads(options.threads);
-
-    // Signals go to this thread only, through sigwait, so no handler runs inside a worker.
+    if (args.max_stored_mb >= 0) {
+        options.max_stored_bytes = args.max_stored_mb * 1024 * 1024;
+    }
+    if (args.keep_mb >= 0) {
+        options.keep_bytes = args.keep_mb * 1024 * 1024;
+    }
+    // Signals go to this thread only, through sigwait, so no handler runs inside a worker. Blocked
+    // before any thread starts (set_num_threads starts the compute pool): a thread that does not
+    // block them would take a SIGTERM arriving before sigwait and end the process with it.
     sigset_t signals;
     sigemptyset(&signals);
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    set_num_threads(options.threads);
 
     studio::StudioServer server(options);
     // What a client's error reply left out (a path, SQL, an internal error) is printed here.
@@ -131,6 +140,29 @@ void setup_serve(CLI::App& app, CliState& state) {
                     fmt::format("Seconds a client has to send one request, and to take one reply (progress "
                                 "streams excepted) [default: {}]",
                                 defaults.request_timeout_seconds));
+    // Limits, quotas and retention: docs/studio_limits.md.
+    constexpr std::int64_t kMiB = 1024LL * 1024LL;
+    cmd->add_option(
+        "--max-queued-jobs", args->options.max_queued_jobs,
+        fmt::format("Jobs waiting or running at once, in all; more get 429 [default: {}]", defaults.max_queued_jobs));
+    cmd->add_option("--max-queued-per-client", args->options.max_queued_per_client,
+                    fmt::format("The same per client (remote address) [default: {}]", defaults.max_queued_per_client));
+    cmd->add_option("--max-stored-mb", args->max_stored_mb,
+                    fmt::format("Uploads, results and the database in MiB; beyond it uploads and jobs get 507 "
+                                "[default: {}]",
+                                defaults.max_stored_bytes / kMiB))
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 30));
+    cmd->add_option("--max-uploads", args->options.max_uploads,
+                    fmt::format("Uploads kept at once [default: {}]", defaults.max_uploads));
+    cmd->add_option("--keep-days", args->options.keep_days,
+                    "Delete results and uploads not used for this many days (at start and every few minutes); "
+                    "0 = keep [default: 0]");
+    cmd->add_option("--keep-mb", args->keep_mb,
+                    "Above this many MiB, delete the least recently used results and uploads; 0 = off [default: 0]")
+        ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 30));
+    cmd->add_option(
+        "--max-attempts", args->options.max_attempts,
+        fmt::format("Runs a job may crash the server before it is failed [default: {}]", defaults.max_attempts));
     cmd->callback([args, &state] { run_serve(*args, state); });
 }
 
