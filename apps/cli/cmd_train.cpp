@@ -27,6 +27,7 @@ struct TrainArgs {
     std::string checkpoint;
     std::string preview_dir;
     std::string preview_content;
+    std::string init_model;
     std::string data_license;
     std::string precision = "auto";
     std::string device = "auto";
@@ -80,6 +81,13 @@ void add_common_options(CLI::App* cmd, TrainArgs& args, TrainCommonOptions& comm
                     with_default("Seed of the initial weights and the crop sequence", std::to_string(def.seed)));
     cmd->add_flag("--resume", common.resume,
                   "Continue from the checkpoint (the options must be those it was made with)");
+    cmd->add_option("--init", args.init_model,
+                    "Train on from this committed model (a new stretch: its steps and time carry on, --steps counts "
+                    "from them, the optimiser restarts); the output may be the same file");
+    cmd->add_option("--color-jitter", common.color_jitter,
+                    with_default("Probability that a crop gets its channels permuted and its saturation scaled",
+                                 num(common.color_jitter)));
+    cmd->add_flag("--profile", common.profile, "Show the seconds per step of each part (data, forward, loss, ...)");
     cmd->add_option("--checkpoint", args.checkpoint, "Checkpoint file [default: OUTPUT.ckpt]");
     cmd->add_option("--checkpoint-every", common.checkpoint_every,
                     with_default("Steps between checkpoints; 0 = only at the end and on interruption",
@@ -109,6 +117,7 @@ void finish_common(const TrainArgs& args, TrainCommonOptions& common) {
     common.output = args.output;
     common.checkpoint = args.checkpoint;
     common.preview_content = args.preview_content;
+    common.init_model = args.init_model;
     common.data_license = args.data_license.empty() ? default_data_license(args.data) : args.data_license;
     common.command = joined_command_line();
 }
@@ -211,8 +220,12 @@ void setup_train_decoder(CLI::App* train, CliState& state) {
                     with_default("Weight of the mean squared pixel error", num(def.pixel_weight)));
     cmd->add_option("--feature-weight", options->feature_weight,
                     with_default("Weight of the normalised feature error at the level", num(def.feature_weight)));
-    cmd->callback([args, options, &state] {
+    auto tail = std::make_shared<std::string>();
+    cmd->add_option("--tail", *tail,
+                    "Start the layers after the first block from this decoder of the level one block shallower");
+    cmd->callback([args, options, tail, &state] {
         finish_common(*args, options->common);
+        options->tail_model = *tail;
         run_training_command(*args, *options, state,
                              [](const FeatureModel& vgg, const TrainDecoderOptions& o, const TrainCallback& on_event) {
                                  return train_decoder(vgg, o, on_event);

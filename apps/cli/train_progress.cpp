@@ -35,6 +35,15 @@ std::string format_losses(const std::map<std::string, double>& losses) {
     return parts.empty() ? text : text + " (" + parts + ")";
 }
 
+// " [data 0.01 forward 0.12 ...]": where a step's time goes, with --profile.
+std::string format_parts(const std::map<std::string, double>& seconds) {
+    std::string text;
+    for (const auto& [part, value] : seconds) {
+        text += fmt::format("{}{} {:.3f}", text.empty() ? " [" : " ", part, value);
+    }
+    return text.empty() ? text : text + " s]";
+}
+
 } // namespace
 
 TrainProgress::TrainProgress(bool enabled) : enabled_(enabled), terminal_(isatty(STDERR_FILENO) == 1) {}
@@ -45,10 +54,10 @@ void TrainProgress::update(const TrainEvent& event) {
     }
     const double fraction = static_cast<double>(event.step) / event.steps;
     const double eta = event.seconds_per_step * (event.steps - event.step);
-    const std::string status =
-        fmt::format("step {}/{} {} {:.2f} s/step, {} elapsed, ETA {}{}", event.step, event.steps,
-                    format_losses(event.losses), event.seconds_per_step, format_duration(event.elapsed_seconds),
-                    format_duration(eta), event.checkpointed ? " [checkpoint]" : "");
+    const std::string status = fmt::format("step {}/{} {} {:.2f} s/step{}, {} elapsed, ETA {}{}", event.step,
+                                           event.steps, format_losses(event.losses), event.seconds_per_step,
+                                           format_parts(event.step_seconds), format_duration(event.elapsed_seconds),
+                                           format_duration(eta), event.checkpointed ? " [checkpoint]" : "");
     if (terminal_) {
         constexpr int kWidth = 24;
         std::string bar(static_cast<std::size_t>(fraction * kWidth), '=');

@@ -29,6 +29,19 @@ struct StyleImageRecord {
     std::string sha256; // of the image file
 };
 
+// One training session of a model trained in several, each starting from the model file the one
+// before wrote (`impasto train ... --init MODEL`).
+struct TrainingStretch {
+    std::int64_t first_step = 0; // steps done before it
+    std::int64_t last_step = 0;  // steps done after it
+    double wall_seconds = 0;
+    int crop = 0;
+    int batch = 0;
+    double learning_rate = 0;
+    std::string hardware;
+    std::string finished_utc;
+};
+
 // Model-card fields: enough to say what a model is, what it was trained on and how well.
 struct ModelCard {
     std::string training_data;                 // "BSDS500 train+test+val (500 photos) + 13 content photos"
@@ -44,6 +57,7 @@ struct ModelCard {
     std::string created_utc;                   // ISO 8601
     std::string impasto_version;
     std::string notes;
+    std::vector<TrainingStretch> stretches; // in order; their steps and seconds sum to the totals above
 };
 
 struct StyleModelFile {

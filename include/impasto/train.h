@@ -44,6 +44,14 @@ struct TrainCommonOptions {
     int event_every = 10;       // steps between progress events (and at least one every 2 s, so that a
                                 // cancel is seen promptly); events also come at checkpoints, previews, the end
     std::filesystem::path preview_content; // content photo for previews (empty = a training crop)
+    // A committed model to train on from (a new training stretch): its weights are the start, its
+    // card's steps, images and wall time carry on and `steps` counts from its steps; the crop
+    // sequence continues where it stopped. The optimiser state restarts. Not with `resume`.
+    std::filesystem::path init_model;
+    // Probability that a training crop gets a random colour transform: its channels permuted and
+    // its saturation scaled by 2^U(-1,1). Photo collections are muted; paintings are not.
+    double color_jitter = 0.0;
+    bool profile = false;                  // time each part of a step; reported in the events
     std::string data_license;              // recorded in the model card
     std::string command;                   // recorded in the model card
     void validate() const;                 // throws ConfigError naming the field
@@ -70,10 +78,15 @@ struct TrainStyleOptions {
 };
 
 struct TrainDecoderOptions {
+    TrainDecoderOptions() { common.color_jitter = 0.5; } // decoders must give back any colour
     TrainCommonOptions common;
     std::string level = "relu4_1"; // the encoder layer this decoder inverts
     double pixel_weight = 1.0;     // ||decoded - input||^2 (mean)
     double feature_weight = 1.0;   // ||encode(decoded) - encode(input)||^2 at `level` (mean, normalised)
+    // A trained decoder of a shallower level to start the layers after this level's first block
+    // from (they have the same shapes): the deep decoder then only has to learn to reach the
+    // shallow decoder's input. Not with common.init_model.
+    std::filesystem::path tail_model;
     void validate() const;
 };
 
@@ -84,6 +97,9 @@ struct TrainEvent {
     double elapsed_seconds = 0;           // this session
     double seconds_per_step = 0;          // recent average
     bool checkpointed = false;            // a checkpoint was written at this step
+    // With options.profile: seconds per step spent in each part ("data", "targets", "forward",
+    // "loss", "backward", "optimizer"), averaged since the last event.
+    std::map<std::string, double> step_seconds;
     const Image* preview = nullptr;       // valid during the call
 };
 // Return false to stop: a checkpoint and the model are written, and the result says cancelled.

@@ -57,6 +57,17 @@ ojson card_to_json(const ModelCard& card) {
     for (const auto& [name, value] : card.final_losses) {
         losses[name] = value;
     }
+    ojson stretches = ojson::array();
+    for (const TrainingStretch& stretch : card.stretches) {
+        stretches.push_back({{"first_step", stretch.first_step},
+                             {"last_step", stretch.last_step},
+                             {"wall_seconds", stretch.wall_seconds},
+                             {"crop", stretch.crop},
+                             {"batch", stretch.batch},
+                             {"learning_rate", stretch.learning_rate},
+                             {"hardware", stretch.hardware},
+                             {"finished_utc", stretch.finished_utc}});
+    }
     // Stored as a JSON object when it is one, so the file reads naturally from Python and in `models show`.
     ojson options = card.training_options;
     if (!card.training_options.empty()) {
@@ -78,7 +89,8 @@ ojson card_to_json(const ModelCard& card) {
                  {"command", card.command},
                  {"created_utc", card.created_utc},
                  {"impasto_version", card.impasto_version},
-                 {"notes", card.notes}};
+                 {"notes", card.notes},
+                 {"stretches", std::move(stretches)}};
 }
 
 // Missing fields keep their defaults so that cards written by older versions still load.
@@ -115,6 +127,20 @@ ModelCard card_from_json(const ojson& json) {
     if (json.contains("training_options")) {
         const ojson& options = json.at("training_options");
         card.training_options = options.is_string() ? options.get<std::string>() : options.dump();
+    }
+    if (json.contains("stretches")) {
+        for (const auto& item : json.at("stretches")) {
+            TrainingStretch stretch;
+            stretch.first_step = item.value("first_step", std::int64_t{0});
+            stretch.last_step = item.value("last_step", std::int64_t{0});
+            stretch.wall_seconds = item.value("wall_seconds", 0.0);
+            stretch.crop = item.value("crop", 0);
+            stretch.batch = item.value("batch", 0);
+            stretch.learning_rate = item.value("learning_rate", 0.0);
+            stretch.hardware = item.value("hardware", "");
+            stretch.finished_utc = item.value("finished_utc", "");
+            card.stretches.push_back(std::move(stretch));
+        }
     }
     return card;
 }

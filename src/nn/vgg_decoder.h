@@ -19,6 +19,8 @@ class VggDecoderImpl : public torch::nn::Module {
     // features [N,C,h,w] of `level` -> RGB [N,3,h*s,w*s] in [0,1] (not clamped), s = the level's stride.
     torch::Tensor forward(const torch::Tensor& features);
     const std::string& level() const { return level_; }
+    // In execution order: the first reads the features, the last writes RGB.
+    std::vector<torch::nn::Conv2d>& convs() { return convs_; }
     // Features are multiplied by this before the first convolution. The Caffe VGG's activations
     // are in the tens to hundreds (its input is 0-255), which default-initialised convolutions turn
     // into outputs far outside [0,1]; the trainer sets it to 1/RMS of the first batch's features.

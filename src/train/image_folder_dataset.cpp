@@ -52,6 +52,28 @@ class Random {
 
 constexpr std::uint64_t kOrderSalt = 0x6f72646572ULL; // "order"
 constexpr std::uint64_t kAugmentSalt = 0x6175676dULL; // "augm"
+constexpr std::uint64_t kColorSalt = 0x636f6c72ULL;   // "colr": its own stream, so crops stay as without it
+
+// Rec. 601 luma weights: saturation is scaled around this grey.
+constexpr float kLuma[3] = {0.299F, 0.587F, 0.114F};
+
+// A random colour transform for one crop: one of the six channel orders, then the saturation
+// scaled by 2^U(-1,1) around the luma (clipped to [0,1]). Every hue and a wider range of
+// saturations than a photo collection holds, with the image's structure untouched.
+void jitter_colors(float* planar, std::size_t plane, Random& random) {
+    static constexpr int kOrders[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+    const int* order = kOrders[random.below(6)];
+    const float saturation = static_cast<float>(std::exp2(2.0 * random.uniform() - 1.0));
+    for (std::size_t i = 0; i < plane; ++i) {
+        const float in[3] = {planar[i], planar[plane + i], planar[2 * plane + i]};
+        const float rgb[3] = {in[order[0]], in[order[1]], in[order[2]]};
+        const float luma = kLuma[0] * rgb[0] + kLuma[1] * rgb[1] + kLuma[2] * rgb[2];
+        for (int c = 0; c < 3; ++c) {
+            planar[static_cast<std::size_t>(c) * plane + i] =
+                std::clamp(luma + saturation * (rgb[c] - luma), 0.0F, 1.0F);
+        }
+    }
+}
 
 } // namespace
 
@@ -152,6 +174,12 @@ void ImageFolderDataset::sample(std::int64_t index, float* planar) const {
             planar[at] = p[0];
             planar[plane + at] = p[1];
             planar[2 * plane + at] = p[2];
+        }
+    }
+    if (options_.color_jitter > 0) {
+        Random colors(options_.seed, static_cast<std::uint64_t>(index), kColorSalt);
+        if (colors.uniform() < options_.color_jitter) {
+            jitter_colors(planar, plane, colors);
         }
     }
 }

@@ -23,6 +23,7 @@ struct DatasetOptions {
     int batch = 4;
     int crop = 256;
     std::uint64_t seed = 0;
+    double color_jitter = 0; // probability of a random channel permutation and saturation scale
 };
 
 class ImageFolderDataset {

@@ -4,8 +4,10 @@
 #include "impasto/error.h"
 #include "impasto/layers.h"
 #include "impasto/style_model_file.h"
+#include "impasto/version.h"
 #include "io/sha256.h"
 #include "nn/vgg_decoder.h"
+#include "train/train_loop.h"
 
 #include <algorithm>
 #include <cmath>
@@ -66,6 +68,11 @@ void TrainCommonOptions::validate() const {
     require_int(checkpoint_every, "checkpoint_every", 0, 100'000'000);
     require_int(preview_every, "preview_every", 0, 100'000'000);
     require_int(event_every, "event_every", 1, 100'000);
+    require(std::isfinite(color_jitter) && color_jitter >= 0 && color_jitter <= 1, "color_jitter", str(color_jitter),
+            "0..1");
+    if (resume && !init_model.empty()) {
+        throw ConfigError("resume and init_model: a run continues from its checkpoint or from a model, not both");
+    }
 }
 
 void TrainStyleOptions::validate() const {
@@ -115,6 +122,10 @@ void TrainDecoderOptions::validate() const {
     require_weight(pixel_weight, "pixel_weight");
     require_weight(feature_weight, "feature_weight");
     require(pixel_weight + feature_weight > 0, "pixel_weight + feature_weight", "0", "> 0");
+    if (!tail_model.empty() && !common.init_model.empty()) {
+        throw ConfigError("tail_model and init_model: a decoder starts from a whole model or from a shallower "
+                          "decoder's layers, not both");
+    }
 }
 
 namespace train {
@@ -134,6 +145,8 @@ nlohmann::json common_json(const TrainCommonOptions& o) {
             {"seed", o.seed},
             {"precision", to_string(o.precision)},
             {"checkpoint_every", o.checkpoint_every},
+            {"color_jitter", o.color_jitter},
+            {"init_model", o.init_model.string()},
             {"data_license", o.data_license}};
 }
 
@@ -165,6 +178,7 @@ std::string options_json(const TrainDecoderOptions& o) {
     json["level"] = o.level;
     json["pixel_weight"] = o.pixel_weight;
     json["feature_weight"] = o.feature_weight;
+    json["tail_model"] = o.tail_model.string();
     return json.dump();
 }
 
@@ -175,10 +189,48 @@ std::string data_fingerprint(const TrainCommonOptions& o, const std::vector<fs::
         const std::string name = file.filename().string();
         names.update(name.data(), name.size() + 1);
     }
-    const nlohmann::json json = {{"images", files.size()}, {"image_names_sha256", names.finish_hex()},
-                                 {"batch", o.batch},       {"crop", o.crop},
-                                 {"seed", o.seed},         {"learning_rate", o.learning_rate}};
+    nlohmann::json json = {{"images", files.size()},
+                           {"image_names_sha256", names.finish_hex()},
+                           {"batch", o.batch},
+                           {"crop", o.crop},
+                           {"seed", o.seed},
+                           {"learning_rate", o.learning_rate},
+                           {"color_jitter", o.color_jitter}};
+    if (!o.init_model.empty()) {
+        json["init_model_sha256"] = io::sha256_file_hex(o.init_model);
+    }
     return json.dump();
+}
+
+void record_training(ModelCard& card, const RunSummary& summary, const TrainCommonOptions& options,
+                     const Device& device) {
+    card.iterations = summary.steps_done;
+    card.images_seen = summary.images_seen;
+    card.wall_seconds = summary.wall_seconds;
+    card.hardware = hardware_description(device, options.precision);
+    card.final_losses = summary.final_losses;
+    card.command = options.command;
+    card.created_utc = utc_now_iso();
+    card.impasto_version = IMPASTO_VERSION;
+    card.stretches = summary.stretches;
+    if (!card.stretches.empty()) {
+        card.stretches.back().hardware = card.hardware;
+        card.stretches.back().finished_utc = card.created_utc;
+    }
+}
+
+StyleModelFile read_init_model(const TrainCommonOptions& options, StyleModelKind kind) {
+    StyleModelFile model;
+    try {
+        model = read_style_model(options.init_model);
+    } catch (const Error& e) {
+        rethrow_with_context(InputError(e.what()), "the model to continue (init_model)");
+    }
+    if (model.kind != kind) {
+        throw InputError(fmt::format("the model to continue, '{}', is a {} model; this trainer makes {} models",
+                                     options.init_model.string(), to_string(model.kind), to_string(kind)));
+    }
+    return model;
 }
 
 std::string merge_json(const std::string& base, const std::string& extra) {

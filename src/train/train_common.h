@@ -2,6 +2,7 @@
 // What the two trainers share: the options as JSON (model card, checkpoint fingerprint), the
 // hardware line of the card, and loss averaging between events.
 #include "impasto/device.h"
+#include "impasto/style_model_file.h"
 #include "impasto/train.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -51,6 +52,14 @@ template <class Make> auto with_seeded_init(std::uint64_t seed, Make make) {
         throw;
     }
 }
+
+struct RunSummary;
+// Fills the card's training record from a finished run: counts, time, hardware, losses, command,
+// date, version and the stretches (the last one is this run's).
+void record_training(ModelCard& card, const RunSummary& summary, const TrainCommonOptions& options,
+                     const Device& device);
+// options.init_model, which must be a `kind` model. Throws InputError naming it.
+StyleModelFile read_init_model(const TrainCommonOptions& options, StyleModelKind kind);
 
 // Sums losses between events and hands out their means.
 class LossAverager {

@@ -5,7 +5,8 @@
 #include "impasto/layers.h"
 #include "impasto/style_model_file.h"
 #include "impasto/train.h"
-#include "impasto/version.h"
+#include "io/bounded_json.h"
+#include "io/sha256.h"
 #include "nn/losses.h"
 #include "nn/vgg.h"
 #include "nn/vgg_decoder.h"
@@ -27,12 +28,58 @@ void check_encoder(const FeatureModel& vgg) {
     }
 }
 
+// A decoder model file for `level` made against this encoder; throws InputError naming `what`.
+nlohmann::json check_decoder_file(const StyleModelFile& file, const std::string& level, const FeatureModel& vgg,
+                                  const std::string& what) {
+    const nlohmann::json config = parse_bounded_json(file.config, JsonLimits{}, what + ": its config");
+    if (config.value("level", "") != level) {
+        throw InputError(fmt::format("{} inverts {}, not {}", what, config.value("level", "?"), level));
+    }
+    if (config.value("encoder_sha256", "") != vgg.info().sha256) {
+        throw InputError(fmt::format("{} was trained against other encoder weights than '{}'", what, vgg.info().name));
+    }
+    return config;
+}
+
+// Starts the layers after the first block of `decoder` from a shallower decoder's. The tail's
+// input scale is folded into its first convolution: that layer reads the deep decoder's own ReLU
+// output, which is what the tail saw as scaled features once training has matched them.
+void load_tail(nn::VggDecoder& decoder, const StyleModelFile& file, const FeatureModel& vgg) {
+    const nlohmann::json config = parse_bounded_json(file.config, JsonLimits{}, "the tail decoder's config");
+    const std::string tail_level = config.value("level", "");
+    check_decoder_file(file, tail_level, vgg, "the tail decoder");
+    if (layer_stride(tail_level) * 2 != layer_stride(decoder->level())) {
+        throw InputError(fmt::format("the tail decoder inverts {}; a {} decoder's tail is the decoder of the level "
+                                     "one block shallower",
+                                     tail_level, decoder->level()));
+    }
+    nn::VggDecoder tail(tail_level);
+    tail->import_tensors(file.tensors);
+    const std::size_t offset = decoder->convs().size() - tail->convs().size();
+    const torch::NoGradGuard no_grad;
+    for (std::size_t i = 0; i < tail->convs().size(); ++i) {
+        const double scale = i == 0 ? tail->input_scale() : 1.0;
+        decoder->convs()[offset + i]->weight.copy_(tail->convs()[i]->weight * scale);
+        decoder->convs()[offset + i]->bias.copy_(tail->convs()[i]->bias);
+    }
+}
+
 } // namespace
 
 void check_training_inputs(const TrainDecoderOptions& options) {
     options.validate();
     train::check_model_output(options.common.output, options.common.checkpoint);
     train::list_training_images(options.common.data);
+    if (!options.common.init_model.empty()) {
+        train::read_init_model(options.common, StyleModelKind::Decoder);
+    }
+    if (!options.tail_model.empty()) {
+        try {
+            read_style_model(options.tail_model);
+        } catch (const Error& e) {
+            rethrow_with_context(InputError(e.what()), "the tail decoder");
+        }
+    }
     if (!options.common.preview_content.empty()) {
         try {
             load_image(options.common.preview_content);
@@ -65,6 +112,21 @@ TrainResult train_decoder(const FeatureModel& vgg, const TrainDecoderOptions& op
     }
 
     nn::VggDecoder decoder = train::with_seeded_init(common.seed, [&] { return nn::VggDecoder(options.level); });
+    train::TrainingStart start;
+    if (!common.init_model.empty()) {
+        const StyleModelFile init = train::read_init_model(common, StyleModelKind::Decoder);
+        check_decoder_file(init, options.level, vgg, "the model to continue");
+        decoder->import_tensors(init.tensors);
+        start = train::TrainingStart::from_card(init.card);
+    } else if (!options.tail_model.empty()) {
+        StyleModelFile tail;
+        try {
+            tail = read_style_model(options.tail_model);
+        } catch (const Error& e) {
+            rethrow_with_context(InputError(e.what()), "the tail decoder");
+        }
+        load_tail(decoder, tail, vgg);
+    }
     decoder->to(device);
     torch::optim::Adam optimizer(decoder->parameters(), torch::optim::AdamOptions(common.learning_rate));
     const std::vector<std::string> layers{options.level};
@@ -78,14 +140,18 @@ TrainResult train_decoder(const FeatureModel& vgg, const TrainDecoderOptions& op
         return decoder->forward(features).to(torch::kFloat);
     };
 
-    bool calibrated = common.resume;
+    // A resumed or continued decoder has its scale already.
+    bool calibrated = common.resume || !common.init_model.empty();
+    train::StepProfiler profiler(common.profile, device);
     train::TrainingHooks hooks;
+    hooks.profiler = &profiler;
     hooks.step = [&](std::int64_t /*step*/, const torch::Tensor& batch) {
         torch::Tensor target;
         {
             const torch::NoGradGuard no_grad;
             target = encode(batch);
         }
+        profiler.mark("targets");
         if (!calibrated) {
             // A fresh decoder sees features of order one (a resumed one has its scale from the checkpoint).
             const double rms = target.to(torch::kFloat).pow(2).mean().sqrt().item<double>();
@@ -94,11 +160,15 @@ TrainResult train_decoder(const FeatureModel& vgg, const TrainDecoderOptions& op
         }
         optimizer.zero_grad();
         const torch::Tensor decoded = decode(target);
+        profiler.mark("forward");
         const torch::Tensor pixel = (decoded - batch).pow(2).mean() * options.pixel_weight;
         const torch::Tensor feature = nn::normalized_content_loss(encode(decoded), target) * options.feature_weight;
         const torch::Tensor total = pixel + feature;
+        profiler.mark("loss");
         total.backward();
+        profiler.mark("backward");
         optimizer.step();
+        profiler.mark("optimizer");
         return std::map<std::string, double>{
             {"pixel", pixel.item<double>()}, {"feature", feature.item<double>()}, {"total", total.item<double>()}};
     };
@@ -121,15 +191,8 @@ TrainResult train_decoder(const FeatureModel& vgg, const TrainDecoderOptions& op
         ModelCard& card = file.card;
         card.training_data = train::training_data_description(common.data, files.size());
         card.data_license = common.data_license;
-        card.iterations = summary.steps_done;
-        card.images_seen = summary.images_seen;
-        card.wall_seconds = summary.wall_seconds;
-        card.hardware = train::hardware_description(vgg.device(), common.precision);
-        card.final_losses = summary.final_losses;
         card.training_options = train::options_json(options);
-        card.command = common.command;
-        card.created_utc = train::utc_now_iso();
-        card.impasto_version = IMPASTO_VERSION;
+        train::record_training(card, summary, common, vgg.device());
         write_style_model(common.output, file);
     };
     const nlohmann::json extra = {{"trainer", "decoder"},
@@ -137,8 +200,12 @@ TrainResult train_decoder(const FeatureModel& vgg, const TrainDecoderOptions& op
                                   {"pixel_weight", options.pixel_weight},
                                   {"feature_weight", options.feature_weight},
                                   {"loss_network_sha256", vgg.info().sha256}};
-    const std::string fingerprint = train::merge_json(train::data_fingerprint(common, files), extra.dump());
-    return train::run_training(common, files, fingerprint, *decoder, optimizer, device, hooks, on_event);
+    nlohmann::json fingerprint_extra = extra;
+    if (!options.tail_model.empty()) {
+        fingerprint_extra["tail_model_sha256"] = io::sha256_file_hex(options.tail_model);
+    }
+    const std::string fingerprint = train::merge_json(train::data_fingerprint(common, files), fingerprint_extra.dump());
+    return train::run_training(common, files, fingerprint, *decoder, optimizer, device, hooks, on_event, start);
 }
 
 } // namespace impasto

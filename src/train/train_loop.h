@@ -4,8 +4,10 @@
 // how to write their model file.
 #include "core/torch_compat.h"
 #include "impasto/image.h"
+#include "impasto/style_model_file.h"
 #include "impasto/train.h"
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -16,10 +18,38 @@
 namespace impasto::train {
 
 struct RunSummary {
-    std::int64_t steps_done = 0; // across resumes
+    std::int64_t steps_done = 0; // across resumes and stretches
     std::int64_t images_seen = 0;
-    double wall_seconds = 0; // across resumes
+    double wall_seconds = 0; // across resumes and stretches
     std::map<std::string, double> final_losses;
+    std::vector<TrainingStretch> stretches; // the earlier ones, then this one
+};
+
+// Where a run starts: nothing, or the card of the committed model it continues (init_model).
+struct TrainingStart {
+    std::int64_t steps = 0;
+    std::int64_t images_seen = 0;
+    double wall_seconds = 0;
+    std::vector<TrainingStretch> stretches;
+    static TrainingStart from_card(const ModelCard& card);
+};
+
+// Wall time per part of a training step, when profiling: each mark() charges the time since the
+// previous mark to `part`. CPU work is synchronous; on CUDA each mark waits for the device.
+class StepProfiler {
+  public:
+    StepProfiler(bool enabled, const torch::Device& device) : enabled_(enabled), cuda_(device.is_cuda()) {}
+    void mark(const char* part);
+    void restart(); // the next mark() measures from now
+    // Mean seconds per step of each part since the last take(), over `steps` steps; resets.
+    std::map<std::string, double> take(int steps);
+    bool enabled() const { return enabled_; }
+
+  private:
+    bool enabled_;
+    bool cuda_;
+    std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+    std::map<std::string, double> sums_;
 };
 
 struct TrainingHooks {
@@ -30,13 +60,18 @@ struct TrainingHooks {
     std::function<Image(std::int64_t steps_done, const torch::Tensor& sample)> preview;
     // Writes the model file.
     std::function<void(const RunSummary& summary)> write_model;
+    // The step's parts are charged here when options.profile; run_training charges "data".
+    StepProfiler* profiler = nullptr;
 };
 
 // Restores the checkpoint when options.resume, trains up to options.steps, and writes the model
 // (also when cancelled). The checkpoint is written every checkpoint_every steps, at the end and on
 // a cancel. Throws what the hooks and the loader throw; a non-finite loss throws Error.
+// With `start` from a committed model (init_model), steps, images and wall time carry on from its card
+// and the crop sequence continues at its step.
 TrainResult run_training(const TrainCommonOptions& options, const std::vector<std::filesystem::path>& files,
                          const std::string& fingerprint, torch::nn::Module& model, torch::optim::Optimizer& optimizer,
-                         const torch::Device& device, const TrainingHooks& hooks, const TrainCallback& on_event);
+                         const torch::Device& device, const TrainingHooks& hooks, const TrainCallback& on_event,
+                         const TrainingStart& start = {});
 
 } // namespace impasto::train

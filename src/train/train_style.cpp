@@ -62,7 +62,34 @@ struct Network {
     std::string base_sha256;
 };
 
-Network build_network(const TrainStyleOptions& options) {
+// A committed model trained on, with all its parameters: it must be of the same styles, in order.
+Network continue_network(const TrainStyleOptions& options, train::TrainingStart& start) {
+    const StyleModelFile model = train::read_init_model(options.common, StyleModelKind::Transformer);
+    Network network;
+    network.net = nn::load_transformer_net(model, &network.style_names);
+    network.net->train();
+    const std::vector<StyleImageRecord>& records = model.card.style_images;
+    bool same = records.size() == options.styles.size();
+    for (std::size_t i = 0; same && i < records.size(); ++i) {
+        same = records[i].sha256 == io::sha256_file_hex(options.styles[i]);
+    }
+    if (!same) {
+        throw ConfigError(fmt::format("the model to continue, '{}', was trained on {} other style image(s); give "
+                                      "the same --style images in the same order",
+                                      options.common.init_model.string(), records.size()));
+    }
+    network.style_records = records;
+    start = train::TrainingStart::from_card(model.card);
+    return network;
+}
+
+Network build_network(const TrainStyleOptions& options, train::TrainingStart& start) {
+    if (!options.common.init_model.empty()) {
+        if (!options.base_model.empty()) {
+            throw ConfigError("init_model and base_model: continue a model, or add styles to one, not both");
+        }
+        return continue_network(options, start);
+    }
     Network network;
     if (options.base_model.empty()) {
         nn::TransformerNetConfig config;
@@ -130,6 +157,9 @@ void check_training_inputs(const TrainStyleOptions& options) {
     if (!options.base_model.empty()) {
         read_base(options.base_model);
     }
+    if (!options.common.init_model.empty()) {
+        train::read_init_model(options.common, StyleModelKind::Transformer);
+    }
     if (!options.common.preview_content.empty()) {
         load_preview_content(options.common.preview_content, 16);
     }
@@ -147,7 +177,8 @@ TrainResult train_style_network(const FeatureModel& vgg, const TrainStyleOptions
     const Image preview_content =
         common.preview_content.empty() ? Image{} : load_preview_content(common.preview_content, 2 * common.crop);
 
-    Network network = build_network(options);
+    train::TrainingStart start;
+    Network network = build_network(options, start);
     nn::TransformerNet& net = network.net;
     net->to(device);
     const int total_styles = net->config().styles;
@@ -185,16 +216,22 @@ TrainResult train_style_network(const FeatureModel& vgg, const TrainStyleOptions
         return net->forward(input, one_hot(style)).to(torch::kFloat);
     };
 
+    train::StepProfiler profiler(common.profile, device);
     train::TrainingHooks hooks;
+    hooks.profiler = &profiler;
     // One style per batch, cycling: every style sees every crop position statistics evenly, and
     // with a one-hot mix only that style's norm rows receive gradients.
     hooks.step = [&](std::int64_t step, const torch::Tensor& batch) {
         const int style = static_cast<int>(step % new_styles);
         optimizer.zero_grad();
         const torch::Tensor output = stylise(batch, network.first_new + style);
+        profiler.mark("forward");
         const train::LossTerms terms = loss(output, batch, style);
+        profiler.mark("loss");
         terms.total.backward();
+        profiler.mark("backward");
         optimizer.step();
+        profiler.mark("optimizer");
         if (!kept_rows.empty()) {
             // Adam's moments of the old rows stay zero, so this is a guard, not a correction.
             const torch::NoGradGuard no_grad;
@@ -215,15 +252,8 @@ TrainResult train_style_network(const FeatureModel& vgg, const TrainStyleOptions
         card.training_data = train::training_data_description(common.data, files.size());
         card.data_license = common.data_license;
         card.style_images = network.style_records;
-        card.iterations = summary.steps_done;
-        card.images_seen = summary.images_seen;
-        card.wall_seconds = summary.wall_seconds;
-        card.hardware = train::hardware_description(vgg.device(), common.precision);
-        card.final_losses = summary.final_losses;
         card.training_options = train::options_json(options);
-        card.command = common.command;
-        card.created_utc = train::utc_now_iso();
-        card.impasto_version = IMPASTO_VERSION;
+        train::record_training(card, summary, common, vgg.device());
         if (network.first_new > 0) {
             card.notes = fmt::format("{} style(s) added to '{}' (sha256 {}; trained on {}) by training only their "
                                      "norm parameters; the counts above are of this addition",
@@ -233,7 +263,7 @@ TrainResult train_style_network(const FeatureModel& vgg, const TrainStyleOptions
         write_style_model(common.output, nn::make_transformer_model_file(*net, network.style_names, card));
     };
     const std::string fingerprint = style_fingerprint(options, files, vgg, network);
-    return train::run_training(common, files, fingerprint, *net, optimizer, device, hooks, on_event);
+    return train::run_training(common, files, fingerprint, *net, optimizer, device, hooks, on_event, start);
 }
 
 } // namespace impasto
