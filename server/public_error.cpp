@@ -57,22 +57,47 @@ bool starts_path(std::string_view text, std::size_t at) {
     return !(is_word_char(before) || before == '.' || before == '-' || before == '~' || before == '/');
 }
 
-// Where the path starting at `at` ends: at the closing quote when it is quoted (paths may hold
-// spaces), otherwise at white space, a closing bracket, a comma, a semicolon or ": ".
+bool ends_path(std::string_view text, std::size_t at) {
+    const char c = text[at];
+    return std::isspace(static_cast<unsigned char>(c)) != 0 || c == ')' || c == ']' || c == ',' || c == ';' ||
+           c == '\'' || c == '"' || (c == ':' && (at + 1 == text.size() || text[at + 1] == ' '));
+}
+
+// The end of the word starting at `at` (a run of characters that could be inside a path).
+std::size_t word_end(std::string_view text, std::size_t at) {
+    while (at < text.size() && !ends_path(text, at)) {
+        ++at;
+    }
+    return at;
+}
+
+// Where the path starting at `at` ends: at the closing quote when it is quoted, otherwise at white
+// space, a closing bracket, a comma, a semicolon or ": ". An unquoted path with spaces in it
+// ("/srv/My Big Studio/uploads/u_1.png") goes on through a following word that holds a '/' when it
+// comes within kPathWords words.
 std::size_t path_end(std::string_view text, std::size_t at) {
+    constexpr int kPathWords = 3;
     const char before = at > 0 ? text[at - 1] : '\0';
     if (before == '\'' || before == '"' || before == '`') {
         const std::size_t close = text.find(before, at);
         return close == std::string_view::npos ? text.size() : close;
     }
-    std::size_t end = at;
-    while (end < text.size()) {
-        const char c = text[end];
-        if (std::isspace(static_cast<unsigned char>(c)) != 0 || c == ')' || c == ']' || c == ',' || c == ';' ||
-            c == '\'' || c == '"' || (c == ':' && (end + 1 == text.size() || text[end + 1] == ' '))) {
-            break;
+    std::size_t end = word_end(text, at);
+    bool extended = true;
+    while (extended) {
+        extended = false;
+        std::size_t next = end;
+        for (int word = 0; word < kPathWords && next < text.size() && text[next] == ' ' && next + 1 < text.size() &&
+                           text[next + 1] != '/' && text[next + 1] != ' ';
+             ++word) {
+            const std::size_t start = next + 1;
+            next = word_end(text, start);
+            if (text.substr(start, next - start).find('/') != std::string_view::npos) {
+                end = next;
+                extended = true;
+                break;
+            }
         }
-        ++end;
     }
     return end;
 }

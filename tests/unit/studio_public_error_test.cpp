@@ -19,6 +19,11 @@ TEST(StudioPublicError, AbsolutePathsBecomeTheirLastComponent) {
     EXPECT_EQ(public_error_message("/data/results/: not writable"), "results: not writable");
     EXPECT_EQ(public_error_message("at /opt/x.png: bad, then /opt/y.png"), "at x.png: bad, then y.png");
     EXPECT_EQ(public_error_message("path=/etc/passwd"), "path=passwd");
+    // Unquoted, with spaces: the words that go on with a '/' are the same path.
+    EXPECT_EQ(public_error_message("cannot read /home/ann/My Studio/uploads/u_1.png"), "cannot read u_1.png");
+    EXPECT_EQ(public_error_message("cannot read /srv/My Big Studio/uploads/u_1.png: gone"),
+              "cannot read u_1.png: gone");
+    EXPECT_EQ(public_error_message("/srv/a b/c d/e.png and /x/y"), "e.png and y");
 }
 
 TEST(StudioPublicError, SlashesInsideWordsAreNoPaths) {
