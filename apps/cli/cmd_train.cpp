@@ -28,6 +28,7 @@ struct TrainArgs {
     std::string preview_dir;
     std::string preview_content;
     std::string init_model;
+    std::string schedule;
     std::string data_license;
     std::string precision = "auto";
     std::string device = "auto";
@@ -77,6 +78,13 @@ void add_common_options(CLI::App* cmd, TrainArgs& args, TrainCommonOptions& comm
     cmd->add_option("--crop", common.crop,
                     with_default("Side of the square training crops in pixels", std::to_string(def.crop)));
     cmd->add_option("--lr", common.learning_rate, with_default("Adam learning rate", num(def.learning_rate)));
+    cmd->add_option("--lr-schedule", args.schedule,
+                    with_default("Learning rate over each run: cosine (a short warm-up, then a cosine fall to "
+                                 "--lr-final x --lr) or constant",
+                                 to_string(def.schedule)));
+    cmd->add_option(
+        "--lr-final", common.final_learning_rate_fraction,
+        with_default("The cosine schedule's last rate, as a fraction of --lr", num(def.final_learning_rate_fraction)));
     cmd->add_option("--seed", common.seed,
                     with_default("Seed of the initial weights and the crop sequence", std::to_string(def.seed)));
     cmd->add_flag("--resume", common.resume,
@@ -118,6 +126,9 @@ void finish_common(const TrainArgs& args, TrainCommonOptions& common) {
     common.checkpoint = args.checkpoint;
     common.preview_content = args.preview_content;
     common.init_model = args.init_model;
+    if (!args.schedule.empty()) {
+        common.schedule = parse_learning_rate_schedule(args.schedule);
+    }
     common.data_license = args.data_license.empty() ? default_data_license(args.data) : args.data_license;
     common.command = joined_command_line();
 }

@@ -24,6 +24,14 @@ inline constexpr std::int64_t kMaxBatchPixels = std::int64_t{1} << 26U;  // batc
 inline constexpr std::int64_t kMaxQueuedPixels = std::int64_t{1} << 28U; // prefetch_batches x batch x crop^2
 inline constexpr int kMaxTrainSteps = 10'000'000;                        // Johnson et al. trained 40k
 
+enum class LearningRateSchedule { Constant, Cosine };
+const char* to_string(LearningRateSchedule schedule);
+LearningRateSchedule parse_learning_rate_schedule(const std::string& text); // throws ConfigError
+
+// The learning rate of 0-based `step` in a stretch of steps [first, end).
+double scheduled_learning_rate(double learning_rate, LearningRateSchedule schedule, double final_fraction,
+                               std::int64_t step, std::int64_t first, std::int64_t end);
+
 // What every trainer shares: data, batches, optimiser, precision, checkpoints, previews.
 struct TrainCommonOptions {
     std::vector<std::filesystem::path> data; // folders searched recursively for images
@@ -35,6 +43,11 @@ struct TrainCommonOptions {
     int batch = 4;       // 1..1024, and batch x crop^2 <= kMaxBatchPixels
     int crop = 256;      // training crops: random crop of a random rescale, random flip (16..4096)
     double learning_rate = 1e-3;
+    // Over each stretch (each run): a linear warm-up over its first 2 % of steps (at most 100), so
+    // that a restarted optimiser does not jolt a trained model, then a cosine fall to
+    // learning_rate * final_learning_rate_fraction at its last step. "constant" keeps the rate.
+    LearningRateSchedule schedule = LearningRateSchedule::Cosine;
+    double final_learning_rate_fraction = 0.05;
     std::uint64_t seed = 0;
     Precision precision = Precision::Fp32; // the CLI resolves "auto" (bf16 on CPUs that have it)
     int loader_threads = 2;                // decode/augment threads feeding a bounded queue
@@ -51,10 +64,10 @@ struct TrainCommonOptions {
     // Probability that a training crop gets a random colour transform: its channels permuted and
     // its saturation scaled by 2^U(-1,1). Photo collections are muted; paintings are not.
     double color_jitter = 0.0;
-    bool profile = false;                  // time each part of a step; reported in the events
-    std::string data_license;              // recorded in the model card
-    std::string command;                   // recorded in the model card
-    void validate() const;                 // throws ConfigError naming the field
+    bool profile = false;     // time each part of a step; reported in the events
+    std::string data_license; // recorded in the model card
+    std::string command;      // recorded in the model card
+    void validate() const;    // throws ConfigError naming the field
 };
 
 struct TrainStyleOptions {
@@ -100,7 +113,7 @@ struct TrainEvent {
     // With options.profile: seconds per step spent in each part ("data", "targets", "forward",
     // "loss", "backward", "optimizer"), averaged since the last event.
     std::map<std::string, double> step_seconds;
-    const Image* preview = nullptr;       // valid during the call
+    const Image* preview = nullptr; // valid during the call
 };
 // Return false to stop: a checkpoint and the model are written, and the result says cancelled.
 using TrainCallback = std::function<bool(const TrainEvent&)>;

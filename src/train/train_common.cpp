@@ -43,6 +43,34 @@ void require_weight(double value, const std::string& field) {
 
 } // namespace
 
+const char* to_string(LearningRateSchedule schedule) {
+    return schedule == LearningRateSchedule::Cosine ? "cosine" : "constant";
+}
+
+LearningRateSchedule parse_learning_rate_schedule(const std::string& text) {
+    if (text == "cosine") {
+        return LearningRateSchedule::Cosine;
+    }
+    if (text == "constant") {
+        return LearningRateSchedule::Constant;
+    }
+    throw ConfigError("unknown learning-rate schedule '" + text + "'; known: cosine, constant");
+}
+
+double scheduled_learning_rate(double learning_rate, LearningRateSchedule schedule, double final_fraction,
+                               std::int64_t step, std::int64_t first, std::int64_t end) {
+    if (schedule == LearningRateSchedule::Constant || end <= first + 1) {
+        return learning_rate;
+    }
+    const double length = static_cast<double>(end - first);
+    const double done = static_cast<double>(step - first);
+    const double warmup = std::min(100.0, std::ceil(0.02 * length));
+    const double ramp = std::min(1.0, (done + 1.0) / warmup);
+    const double progress = std::clamp(done / (length - 1.0), 0.0, 1.0);
+    const double cosine = final_fraction + (1.0 - final_fraction) * 0.5 * (1.0 + std::cos(M_PI * progress));
+    return learning_rate * ramp * cosine;
+}
+
 void TrainCommonOptions::validate() const {
     if (data.empty()) {
         throw ConfigError("data: no training data folder given");
@@ -70,6 +98,9 @@ void TrainCommonOptions::validate() const {
     require_int(event_every, "event_every", 1, 100'000);
     require(std::isfinite(color_jitter) && color_jitter >= 0 && color_jitter <= 1, "color_jitter", str(color_jitter),
             "0..1");
+    require(std::isfinite(final_learning_rate_fraction) && final_learning_rate_fraction > 0 &&
+                final_learning_rate_fraction <= 1,
+            "final_learning_rate_fraction", str(final_learning_rate_fraction), "(0, 1]");
     if (resume && !init_model.empty()) {
         throw ConfigError("resume and init_model: a run continues from its checkpoint or from a model, not both");
     }
@@ -142,6 +173,8 @@ nlohmann::json common_json(const TrainCommonOptions& o) {
             {"batch", o.batch},
             {"crop", o.crop},
             {"learning_rate", o.learning_rate},
+            {"schedule", to_string(o.schedule)},
+            {"final_learning_rate_fraction", o.final_learning_rate_fraction},
             {"seed", o.seed},
             {"precision", to_string(o.precision)},
             {"checkpoint_every", o.checkpoint_every},

@@ -122,6 +122,12 @@ TrainResult run_training(const TrainCommonOptions& options, const std::vector<st
             std::vector<float> data = loader.next();
             const torch::Tensor batch = to_tensor(data, options.batch, options.crop, device);
             profiler.mark("data");
+            const double rate =
+                scheduled_learning_rate(options.learning_rate, options.schedule, options.final_learning_rate_fraction,
+                                        step, start.steps, options.steps);
+            for (auto& group : optimizer.param_groups()) {
+                group.options().set_lr(rate);
+            }
             const std::map<std::string, double> losses = hooks.step(step, batch);
             const auto total = losses.find("total");
             if (total != losses.end() && !std::isfinite(total->second)) {

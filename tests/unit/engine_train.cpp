@@ -105,10 +105,13 @@ TEST_F(TrainFixture, TrainStyleResumedRunEqualsStraightRun) {
     TrainStyleOptions straight = style_options("straight", 12);
     straight.styles = {style_, style2_}; // two styles: the cycle must resume at the right one
     train_style_network(*synthetic_model(), straight);
-    TrainStyleOptions split = style_options("split", 6);
+    // Interrupted after 6 of its 12 steps (the learning-rate schedule spans the 12), then resumed.
+    TrainStyleOptions split = style_options("split", 12);
     split.styles = straight.styles;
-    train_style_network(*synthetic_model(), split);
-    split.common.steps = 12;
+    const TrainResult interrupted = train_style_network(*synthetic_model(), split,
+                                                        [](const TrainEvent& event) { return event.step < 6; });
+    ASSERT_TRUE(interrupted.cancelled);
+    ASSERT_EQ(interrupted.steps_done, 6);
     split.common.resume = true;
     std::vector<TrainEvent> events;
     const TrainResult resumed = train_style_network(*synthetic_model(), split, recorder(events));

@@ -178,3 +178,19 @@ TEST_F(TrainFixture, ProfileReportsEveryPartOfAStep) {
     train_decoder(*synthetic_model(), options, recorder(events));
     EXPECT_TRUE(events.back().step_seconds.empty());
 }
+
+TEST(TrainSchedule, CosineWarmsUpThenFallsToTheFinalFraction) {
+    const auto rate = [](std::int64_t step) {
+        return scheduled_learning_rate(1e-3, LearningRateSchedule::Cosine, 0.05, step, 1000, 2000);
+    };
+    EXPECT_NEAR(rate(1000), 1e-3 / 20, 1e-12); // warm-up over 2 % of 1000 steps
+    EXPECT_NEAR(rate(1019), 1e-3 * (0.05 + 0.95 * 0.5 * (1 + std::cos(M_PI * 19.0 / 999))), 1e-12);
+    EXPECT_GT(rate(1019), rate(1500));
+    EXPECT_NEAR(rate(1999), 5e-5, 1e-12);
+    for (std::int64_t step = 1020; step < 1999; ++step) {
+        ASSERT_LE(rate(step + 1), rate(step)) << step;
+    }
+    EXPECT_EQ(scheduled_learning_rate(1e-3, LearningRateSchedule::Constant, 0.05, 1999, 1000, 2000), 1e-3);
+    EXPECT_EQ(parse_learning_rate_schedule("constant"), LearningRateSchedule::Constant);
+    EXPECT_THROW(parse_learning_rate_schedule("step"), ConfigError);
+}
