@@ -1,8 +1,9 @@
 #pragma once
 // One server per data folder. Two servers on one folder would each think the other's running jobs
 // were interrupted, re-queue them at start-up and run them twice. The first holds an exclusive
-// flock on <data>/studio.lock for its lifetime; the kernel drops it when the process ends, even
-// by kill -9, so a crash never leaves the folder locked.
+// flock on the folder for its lifetime (and writes its pid to <data>/studio.lock, for the
+// message); the kernel drops the lock when the process ends, even by kill -9, so a crash never
+// leaves the folder locked.
 #include <filesystem>
 
 namespace impasto::studio {

@@ -49,7 +49,7 @@ void send_error(httplib::Response& res, int status, const std::string& code, con
 
 json parse_json_body(const httplib::Request& req) {
     // Every JSON body the API takes is a few kilobytes; its size is refused as such (413).
-    constexpr JsonLimits kBodyLimits{64U * 1024U, 32};
+    constexpr JsonLimits kBodyLimits{std::size_t{64} * 1024U, 32};
     if (req.body.size() > kBodyLimits.max_bytes) {
         throw StudioError(413, "too_large",
                           "the request body is " + std::to_string(req.body.size()) +

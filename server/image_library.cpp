@@ -16,7 +16,7 @@ namespace {
 
 constexpr std::size_t kThumbnailCacheEntries = 512;
 // A 2048 px JPEG is about a megabyte: entries alone would not bound the cache's memory.
-constexpr std::size_t kThumbnailCacheBytes = 64U * 1024U * 1024U;
+constexpr std::size_t kThumbnailCacheBytes = std::size_t{64} * 1024U * 1024U;
 
 std::string content_type_for(const std::string& format) {
     if (format == "JPEG") {

@@ -23,7 +23,7 @@ using nlohmann::json;
 namespace {
 
 // An upload record is a few hundred bytes.
-constexpr std::size_t kRecordLimit = 64U * 1024U;
+constexpr std::size_t kRecordLimit = std::size_t{64} * 1024U;
 // What an upload's record and file-system overhead add to its image, for the quota.
 constexpr std::int64_t kRecordAllowance = 1024;
 

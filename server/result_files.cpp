@@ -2,6 +2,7 @@
 
 #include "impasto/atomic_file.h"
 #include "impasto/error.h"
+#include "io/sha256.h"
 #include "server/storage_error.h"
 #include "server/stored_json.h"
 
@@ -64,9 +65,14 @@ fs::path ResultFiles::sidecar(const std::string& job_id) const {
 
 std::int64_t ResultFiles::write(const std::string& job_id, const Image& result_image, json sidecar_json,
                                 const json& result) const {
-    sidecar_json["studio"]["result"] = result;
     try {
-        save_image(result_image, image(job_id));
+        const std::vector<std::uint8_t> png = encode_png(result_image);
+        // The image's hash in the sidecar ties the two files together: recovery accepts only
+        // the very image this sidecar was written for.
+        json recorded = result;
+        recorded["sha256"] = io::sha256_hex(png.data(), png.size());
+        sidecar_json["studio"]["result"] = recorded;
+        write_file_atomic(image(job_id), png.data(), png.size());
         write_file_atomic(sidecar(job_id), sidecar_json.dump(2) + "\n");
     } catch (const OutputError& e) {
         remove(job_id); // half a result is none; on a full disk its space is wanted back
@@ -100,9 +106,16 @@ std::optional<json> ResultFiles::complete_result(const std::string& job_id) cons
         !positive_int(*result, "width") || !positive_int(*result, "height")) {
         return std::nullopt;
     }
+    const auto sha256 = result->find("sha256");
+    if (sha256 == result->end() || !sha256->is_string()) {
+        return std::nullopt;
+    }
     const std::int64_t width = (*result)["width"].get<std::int64_t>();
     const std::int64_t height = (*result)["height"].get<std::int64_t>();
     try {
+        if (io::sha256_file_hex(image(job_id)) != sha256->get<std::string>()) {
+            return std::nullopt; // another image, or cut short
+        }
         ImageLoadLimits limits;
         limits.max_pixels = width * height;
         limits.min_side = 1;
@@ -111,9 +124,11 @@ std::optional<json> ResultFiles::complete_result(const std::string& job_id) cons
             return std::nullopt;
         }
     } catch (const Error&) {
-        return std::nullopt; // missing, truncated or not the size the sidecar says
+        return std::nullopt; // missing, unreadable, or not the size the sidecar says
     }
-    return *result;
+    json shown = *result;
+    shown.erase("sha256");
+    return shown;
 }
 
 void ResultFiles::touch(const std::string& job_id) const {

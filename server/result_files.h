@@ -26,9 +26,9 @@ class ResultFiles {
     std::filesystem::path image(const std::string& job_id) const;
     std::filesystem::path sidecar(const std::string& job_id) const;
 
-    // Writes the image, then the sidecar with `result` ({"width", "height", "seconds"}) added as
-    // sidecar["studio"]["result"]. Returns the bytes now stored. Throws OutputError (or
-    // StorageError when the disk is full).
+    // Writes the image, then the sidecar with `result` ({"width", "height", "seconds"}) and the
+    // image's sha256 added as sidecar["studio"]["result"]. Returns the bytes now stored. Throws
+    // OutputError (or StorageError when the disk is full); neither file is left on failure.
     std::int64_t write(const std::string& job_id, const Image& image, nlohmann::json sidecar,
                        const nlohmann::json& result) const;
     // The bytes of both files now (0 when absent).
@@ -36,8 +36,8 @@ class ResultFiles {
     // Removes both files; returns the bytes freed (0 when there were none).
     std::int64_t remove(const std::string& job_id) const;
     // The result object when both files are there, the sidecar parses, names this job and holds
-    // its result, and the image decodes to that size: what a crash between writing the files and
-    // recording the job left complete. nullopt otherwise.
+    // its result, and the image has the recorded sha256 and decodes to the recorded size: what a
+    // crash between writing the files and recording the job left complete. nullopt otherwise.
     std::optional<nlohmann::json> complete_result(const std::string& job_id) const;
     // Marks the result as just used (least-recently-used retention reads it back).
     void touch(const std::string& job_id) const;

@@ -22,7 +22,7 @@ std::string idempotency_key(const httplib::Request& req) {
     if (!req.has_header("Idempotency-Key")) {
         return "";
     }
-    const std::string key = req.get_header_value("Idempotency-Key");
+    std::string key = req.get_header_value("Idempotency-Key");
     const bool allowed = std::all_of(key.begin(), key.end(), [](char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
                c == '.' || c == ':';

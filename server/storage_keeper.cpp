@@ -16,7 +16,7 @@ namespace {
 constexpr auto kRetentionInterval = std::chrono::minutes(5);
 // Below this much free space nothing new is admitted: SQLite, the results and the uploads all
 // need room to finish what they have started.
-constexpr std::int64_t kFreeSpaceReserve = 1024 * 1024;
+constexpr std::int64_t kFreeSpaceReserve = std::int64_t{1024} * 1024;
 // Ended jobs are removed in batches of this many rows.
 constexpr int kRemovalBatch = 500;
 

@@ -10,9 +10,9 @@
 namespace impasto::studio {
 
 // A stored request, progress or result object: a few kilobytes, nesting four levels.
-inline constexpr JsonLimits kStoredRecordLimits{256U * 1024U, 16};
+inline constexpr JsonLimits kStoredRecordLimits{std::size_t{256} * 1024U, 16};
 // A result's sidecar holds the loss history of every iteration: larger, but as shallow.
-inline constexpr JsonLimits kSidecarLimits{16U * 1024U * 1024U, 16};
+inline constexpr JsonLimits kSidecarLimits{std::size_t{16} * 1024U * 1024U, 16};
 
 // The parsed value, or null when `text` is empty, over the limits or not JSON.
 inline nlohmann::json parse_stored_json(std::string_view text, const JsonLimits& limits = kStoredRecordLimits) {

@@ -253,7 +253,7 @@ TEST(StudioFaults, AFullDiskGivesJsonErrorsAndTheServerStaysUp) {
 
     // With 1.5 MiB left a job is admitted, but its large result (2048 px) does not fit: it fails,
     // and says why.
-    ASSERT_NO_FATAL_FAILURE(disk.fill(1536 * 1024));
+    ASSERT_NO_FATAL_FAILURE(disk.fill(std::uintmax_t{1536} * 1024));
     json large = job;
     large["params"]["size"] = 2048;
     const std::string doomed = submit(client, large).value("id", "");

@@ -188,7 +188,7 @@ TEST_F(StudioQueueLimits, AFullDatabaseRaisesAStorageErrorAndStaysUsable) {
     capped.exec("PRAGMA max_page_count=" + std::to_string(count));
     SqliteJobQueue queue(std::move(capped));
 
-    const std::string big(64 * 1024, 'x');
+    const std::string big(std::size_t{64} * 1024, 'x');
     bool full = false;
     for (int i = 0; i < 200 && !full; ++i) {
         try {

@@ -26,8 +26,8 @@ class FailingQueue final : public JobQueue {
         return recorded_code_;
     }
 
-    SubmitResult submit(const JobRecord&, const SubmitLimits&) override { refuse_write(); }
-    std::optional<JobRecord> find_by_key(const std::string&) const override { return std::nullopt; }
+    SubmitResult submit(const JobRecord& /*record*/, const SubmitLimits& /*limits*/) override { refuse_write(); }
+    std::optional<JobRecord> find_by_key(const std::string& /*key*/) const override { return std::nullopt; }
     std::optional<JobRecord> claim() override {
         const std::lock_guard<std::mutex> lock(mutex_);
         if (handed_out_) {
@@ -36,7 +36,7 @@ class FailingQueue final : public JobQueue {
         handed_out_ = true;
         return job_;
     }
-    std::optional<JobRecord> get(const std::string&) const override {
+    std::optional<JobRecord> get(const std::string& /*id*/) const override {
         if (!healthy) {
             ++const_cast<FailingQueue*>(this)->refused_reads;
             throw StorageError(StorageError::Kind::Busy, "database is locked");
@@ -44,17 +44,19 @@ class FailingQueue final : public JobQueue {
         const std::lock_guard<std::mutex> lock(mutex_);
         return job_;
     }
-    std::vector<JobRecord> list(const JobFilter&) const override { return {}; }
+    std::vector<JobRecord> list(const JobFilter& /*filter*/) const override { return {}; }
     QueueCounts counts() const override { return {}; }
-    void set_progress(const std::string&, const std::string&) override { refuse_write(); }
-    bool finish(const std::string&, const std::string&) override { return record("done"); }
-    bool fail(const std::string&, const std::string& code, const std::string&) override { return record(code); }
-    bool mark_cancelled(const std::string&) override { return record("cancelled"); }
-    std::optional<JobRecord> request_cancel(const std::string&) override { return std::nullopt; }
-    bool release(const std::string&) override { return record("released"); }
-    RemoveOutcome remove(const std::string&) override { return RemoveOutcome::NotFound; }
-    std::optional<std::string> job_using_image(const std::string&) const override { return std::nullopt; }
-    int recover_interrupted(int) override { return 0; }
+    void set_progress(const std::string& /*id*/, const std::string& /*progress*/) override { refuse_write(); }
+    bool finish(const std::string& /*id*/, const std::string& /*result*/) override { return record("done"); }
+    bool fail(const std::string& /*id*/, const std::string& code, const std::string& /*message*/) override {
+        return record(code);
+    }
+    bool mark_cancelled(const std::string& /*id*/) override { return record("cancelled"); }
+    std::optional<JobRecord> request_cancel(const std::string& /*id*/) override { return std::nullopt; }
+    bool release(const std::string& /*id*/) override { return record("released"); }
+    RemoveOutcome remove(const std::string& /*id*/) override { return RemoveOutcome::NotFound; }
+    std::optional<std::string> job_using_image(const std::string& /*image_id*/) const override { return std::nullopt; }
+    int recover_interrupted(int /*max_attempts*/) override { return 0; }
 
   private:
     [[noreturn]] void refuse_write() {

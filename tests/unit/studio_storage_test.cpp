@@ -77,6 +77,12 @@ TEST(StudioResultFiles, ACompleteResultIsRecognisedAndADamagedOneIsNot) {
     EXPECT_FALSE(results.complete_result("j_c"));
     results.write("j_d", testing::gradient_image(20, 16), json{{"studio", {{"job", "j_d"}}}}, result);
     EXPECT_FALSE(results.complete_result("j_d"));
+    // A whole, valid image of the right size, but not the one the sidecar was written for.
+    results.write("j_e", testing::gradient_image(24, 16), json{{"studio", {{"job", "j_e"}}}}, result);
+    Image other = testing::gradient_image(24, 16);
+    other.rgb[0] = 1.0F - other.rgb[0];
+    save_image(other, results.image("j_e"));
+    EXPECT_FALSE(results.complete_result("j_e"));
     // No sidecar, or one nested past the limit (it is not followed).
     fs::remove(results.sidecar("j_d"));
     EXPECT_FALSE(results.complete_result("j_d"));
@@ -246,6 +252,7 @@ TEST_F(StudioStorage, RetentionRemovesWhatWasNotUsedForDays) {
 TEST_F(StudioStorage, ABudgetEvictsTheLeastRecentlyUsedFirst) {
     open(1LL << 30, 100, 0, 1 << 20);
     std::vector<std::string> ids;
+    ids.reserve(5);
     for (int i = 0; i < 5; ++i) {
         ids.push_back(images_->add_upload("noise.png", noise_png_of(300, 300, 10 + i), keeper_.get()).id);
     }
