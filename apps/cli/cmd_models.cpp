@@ -38,6 +38,11 @@ std::string what_it_does(const StyleModelFile& model) {
     for (const StyleImageRecord& style : model.card.style_images) {
         styles += (styles.empty() ? "" : ", ") + style.name;
     }
+    if (model.kind == StyleModelKind::StyleBank) {
+        return fmt::format("{} bank{} (width {}, {} layers each): {}", model.card.style_images.size(),
+                           model.card.style_images.size() == 1 ? "" : "s", config.value("width", 0.0),
+                           config.value("bank_layers", 0), styles);
+    }
     return fmt::format("{} style{} (width {}): {}", model.card.style_images.size(),
                        model.card.style_images.size() == 1 ? "" : "s", config.value("width", 0.0), styles);
 }
@@ -57,7 +62,7 @@ void run_list(const ModelsArgs& args) {
     std::sort(files.begin(), files.end());
     std::printf("models in %s\n", dir.c_str());
     if (files.empty()) {
-        std::printf("  (none; train one with `impasto train style`)\n");
+        std::printf("  (none; train one with `impasto train style` or `impasto train stylebank`)\n");
         return;
     }
     for (const fs::path& file : files) {

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <fmt/format.h>
+#include <fmt/ranges.h> // fmt::join lives here from fmt 11 (LibTorch 2.x bundles it)
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -85,14 +86,29 @@ FastRun prepare_model_run(const FastStylizeArgs& args, const SharedStylizeArgs& 
     const std::filesystem::path file = resolve_style_model(args.model, default_models_dir());
     FastRun run;
     run.network = StyleNetwork::load(file, device);
+    if (!args.masks.empty() && run.network->kind() != StyleModelKind::StyleBank) {
+        throw ConfigError("--mask with --model needs a stylebank model (region fusion of its banks); '" + args.model +
+                          "' is a " + to_string(run.network->kind()) + " network");
+    }
+    const auto style_count = run.network->style_names().size();
+    if (!args.masks.empty() && args.masks.size() != style_count) {
+        throw ConfigError(fmt::format("--mask was given {} times for a model of {} styles ({}); give one per style, "
+                                      "black for a style to leave out",
+                                      args.masks.size(), style_count, fmt::join(run.network->style_names(), ", ")));
+    }
     FastStylizeOptions options;
     options.style_weights = args.style_weights;
+    for (const std::string& mask : args.masks) {
+        options.masks.push_back(load_input(mask, "mask image", shared.max_pixels));
+    }
     apply_shared_options(args, shared, precision, options);
-    options.validate(static_cast<int>(run.network->style_names().size()));
+    options.validate(static_cast<int>(style_count));
     run.description = {{"method", "model"},
                        {"model", file.string()},
+                       {"kind", to_string(run.network->kind())},
                        {"styles", run.network->style_names()},
                        {"style_weights", options.style_weights},
+                       {"masks", args.masks},
                        {"width", run.network->width()},
                        {"size", options.size},
                        {"color", to_string(options.color)},
@@ -250,7 +266,8 @@ void add_fast_stylize_options(CLI::App& cmd, FastStylizeArgs& args) {
                    "style images");
     cmd.add_option("--method", args.method, "Arbitrary style in one pass: adain or wct, with the style images given");
     cmd.add_option("--style-weights", args.style_weights,
-                   "--model with several styles: one weight per style, mixed [default: the first style]")
+                   "--model with several styles: one weight per style, mixed [default: the first style; with "
+                   "--mask every style]")
         ->delimiter(',');
     args.alpha_option = cmd.add_option(
         "--alpha", args.alpha, fmt::format("--method: 0 = content, 1 = full style [default: {}]", arbitrary.alpha));
@@ -258,7 +275,9 @@ void add_fast_stylize_options(CLI::App& cmd, FastStylizeArgs& args) {
                    "--method: encoder levels, deep to shallow [default: adain relu4_1; wct every decoder]")
         ->delimiter(',');
     cmd.add_option("--decoders", args.decoders, "--method: folder of decoder models [default: MODELS/decoders]");
-    cmd.add_option("--mask", args.masks, "--method: one mask image per style; white where that style applies");
+    cmd.add_option("--mask", args.masks,
+                   "--method, or --model with a stylebank model: one mask image per style; white where that style "
+                   "applies");
     args.style_size_option =
         cmd.add_option("--style-size", args.style_size,
                        fmt::format("--method: long side of the style images [default: {}]", arbitrary.style_size));

@@ -139,11 +139,21 @@ fs::path preview_file(const TrainArgs& args, int step) {
     return folder / fmt::format("{}.step{:06}.png", output.stem().string(), step);
 }
 
+TrainCommonOptions& common_of(TrainStyleOptions& options) {
+    return options.common;
+}
+TrainCommonOptions& common_of(TrainDecoderOptions& options) {
+    return options.common;
+}
+TrainCommonOptions& common_of(TrainStyleBankOptions& options) {
+    return options.style.common;
+}
+
 // Resolves the machine settings, loads the loss network, trains with progress and Ctrl-C.
 template <class Options, class Train>
 void run_training_command(const TrainArgs& args, Options& options, CliState& state, Train train) {
     const Device device = resolve_device(args.device);
-    options.common.precision = resolve_precision(args.precision, device);
+    common_of(options).precision = resolve_precision(args.precision, device);
     set_num_threads(resolve_threads(args.threads));
     if (!args.preview_dir.empty() && !fs::is_directory(args.preview_dir)) {
         throw OutputError(fmt::format("preview folder '{}' does not exist", args.preview_dir));
@@ -166,7 +176,7 @@ void run_training_command(const TrainArgs& args, Options& options, CliState& sta
         std::fprintf(stderr,
                      "interrupted at step %d/%d; wrote %s and its checkpoint; run the same command with --resume "
                      "to continue\n",
-                     result.steps_done, options.common.steps, args.output.c_str());
+                     result.steps_done, common_of(options).steps, args.output.c_str());
         state.exit_code = 130;
         return;
     }
@@ -175,6 +185,28 @@ void run_training_command(const TrainArgs& args, Options& options, CliState& sta
         std::fprintf(stderr, "wrote %s (%d steps, %.1f s of training, final loss %.4g)\n", args.output.c_str(),
                      result.steps_done, result.wall_seconds, total == result.final_losses.end() ? 0.0 : total->second);
     }
+}
+
+// The perceptual loss of the style trainers (transformer, StyleBank).
+void add_perceptual_loss_options(CLI::App* cmd, TrainStyleOptions& options) {
+    const TrainStyleOptions def;
+    cmd->add_option(
+        "--style-size", options.style_size,
+        with_default("Long side of the style images for their Gram targets", std::to_string(def.style_size)));
+    cmd->add_option("--content-layers", options.content_layers,
+                    with_default("Content layers", join(def.content_layers)))
+        ->delimiter(',');
+    cmd->add_option("--style-layers", options.style_layers, with_default("Style layers", join(def.style_layers)))
+        ->delimiter(',');
+    cmd->add_option("--style-layer-weights", options.style_layer_weights,
+                    "Per-layer style weights, one per style layer [default: equal]")
+        ->delimiter(',');
+    cmd->add_option("--content-weight", options.content_weight,
+                    with_default("Content weight (normalised loss)", num(def.content_weight)));
+    cmd->add_option("--style-weight", options.style_weight,
+                    with_default("Style weight (normalised loss)", num(def.style_weight)));
+    cmd->add_option("--tv-weight", options.tv_weight,
+                    with_default("Total-variation weight (mean squared neighbour difference)", num(def.tv_weight)));
 }
 
 void setup_train_style(CLI::App* train, CliState& state) {
@@ -191,23 +223,7 @@ void setup_train_style(CLI::App* train, CliState& state) {
                     with_default("Width multiplier (1 = Johnson's 32/64/128 channels)", num(def.width)));
     cmd->add_option("--base", *base,
                     "Add the styles to this trained model: only the new styles' norm parameters train");
-    cmd->add_option(
-        "--style-size", options->style_size,
-        with_default("Long side of the style images for their Gram targets", std::to_string(def.style_size)));
-    cmd->add_option("--content-layers", options->content_layers,
-                    with_default("Content layers", join(def.content_layers)))
-        ->delimiter(',');
-    cmd->add_option("--style-layers", options->style_layers, with_default("Style layers", join(def.style_layers)))
-        ->delimiter(',');
-    cmd->add_option("--style-layer-weights", options->style_layer_weights,
-                    "Per-layer style weights, one per style layer [default: equal]")
-        ->delimiter(',');
-    cmd->add_option("--content-weight", options->content_weight,
-                    with_default("Content weight (normalised loss)", num(def.content_weight)));
-    cmd->add_option("--style-weight", options->style_weight,
-                    with_default("Style weight (normalised loss)", num(def.style_weight)));
-    cmd->add_option("--tv-weight", options->tv_weight,
-                    with_default("Total-variation weight (mean squared neighbour difference)", num(def.tv_weight)));
+    add_perceptual_loss_options(cmd, *options);
     cmd->callback([args, options, styles, base, &state] {
         finish_common(*args, options->common);
         options->styles.assign(styles->begin(), styles->end());
@@ -246,11 +262,48 @@ void setup_train_decoder(CLI::App* train, CliState& state) {
 
 } // namespace
 
+void setup_train_stylebank(CLI::App* train, CliState& state) {
+    auto args = std::make_shared<TrainArgs>();
+    auto options = std::make_shared<TrainStyleBankOptions>();
+    auto styles = std::make_shared<std::vector<std::string>>();
+    auto base = std::make_shared<std::string>();
+    const TrainStyleBankOptions def;
+    CLI::App* cmd = train->add_subcommand(
+        "stylebank", "Train a StyleBank network (Chen et al. 2017): a shared auto-encoder and one filter bank per "
+                     "style; with --base, add banks to a trained one");
+    cmd->add_option("--style", *styles, "Style image, one bank each (repeat for several styles)")->required();
+    add_common_options(cmd, *args, options->style.common);
+    cmd->add_option(
+        "--width", options->style.width,
+        with_default("Width multiplier of the auto-encoder and banks (1 = 32/64/128 channels)", num(def.style.width)));
+    cmd->add_option("--bank-layers", options->bank_layers,
+                    with_default("3x3 convolutions per bank (each with instance norm and ReLU), 1..8",
+                                 std::to_string(def.bank_layers)));
+    cmd->add_option("--stylise-steps", options->stylise_steps,
+                    with_default("T: stylising steps per auto-encoder step", std::to_string(def.stylise_steps)));
+    cmd->add_option("--identity-weight", options->identity_weight,
+                    with_default("Weight of the auto-encoder's mean squared error", num(def.identity_weight)));
+    cmd->add_option("--base", *base,
+                    "Add banks for the styles to this trained stylebank model: only the new banks train (the "
+                    "auto-encoder and the other banks stay as they are); its width and bank layers apply");
+    add_perceptual_loss_options(cmd, options->style);
+    cmd->callback([args, options, styles, base, &state] {
+        finish_common(*args, options->style.common);
+        options->style.styles.assign(styles->begin(), styles->end());
+        options->style.base_model = *base;
+        run_training_command(*args, *options, state,
+                             [](const FeatureModel& vgg, const TrainStyleBankOptions& o,
+                                const TrainCallback& on_event) { return train_stylebank(vgg, o, on_event); });
+    });
+}
+
 void setup_train(CLI::App& app, CliState& state) {
-    CLI::App* train = app.add_subcommand("train", "Train feed-forward models: style networks and decoders");
+    CLI::App* train =
+        app.add_subcommand("train", "Train feed-forward models: style networks, StyleBank networks and decoders");
     train->require_subcommand(1);
     setup_train_style(train, state);
     setup_train_decoder(train, state);
+    setup_train_stylebank(train, state);
 }
 
 } // namespace impasto::cli

@@ -1,5 +1,5 @@
 #pragma once
-// The feed-forward side of `impasto stylize`: --model (a trained transformer network) and
+// The feed-forward side of `impasto stylize`: --model (a trained transformer or StyleBank network) and
 // --method adain|wct (any style image), for one photo or a folder of them.
 #include "commands.h"
 

@@ -19,9 +19,10 @@ inline constexpr const char* kStyleModelExtension = ".impasto";
 
 enum class StyleModelKind {
     Transformer, // Johnson et al. transformer net, one style or several (conditional instance norm)
-    Decoder      // a VGG19 decoder inverting one relu layer (arbitrary style: AdaIN / WCT)
+    Decoder,     // a VGG19 decoder inverting one relu layer (arbitrary style: AdaIN / WCT)
+    StyleBank    // Chen et al. 2017: a shared auto-encoder and one filter bank per style
 };
-const char* to_string(StyleModelKind kind); // "transformer", "decoder"
+const char* to_string(StyleModelKind kind); // "transformer", "decoder", "stylebank"
 StyleModelKind parse_style_model_kind(const std::string& text); // throws ConfigError
 
 struct StyleImageRecord {
@@ -46,7 +47,7 @@ struct TrainingStretch {
 struct ModelCard {
     std::string training_data;                 // "BSDS500 train+test+val (500 photos) + 13 content photos"
     std::string data_license;                  // "BSDS500: research use only (see its README)"
-    std::vector<StyleImageRecord> style_images; // transformer: one per style, in style order
+    std::vector<StyleImageRecord> style_images; // transformer, stylebank: one per style, in style order
     std::int64_t iterations = 0;               // optimiser steps done
     std::int64_t images_seen = 0;
     double wall_seconds = 0;                   // training time, summed over resumed sessions

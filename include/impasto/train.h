@@ -103,6 +103,21 @@ struct TrainDecoderOptions {
     void validate() const;
 };
 
+// StyleBank (Chen et al. 2017): an auto-encoder shared by every style and one filter bank per style,
+// trained by alternating `stylise_steps` steps of the stylising branch (perceptual loss on a bank's
+// output; encoder, that bank and decoder learn) with one step of the auto-encoder branch (mean
+// squared error between the photo and its reconstruction; encoder and decoder learn).
+struct TrainStyleBankOptions {
+    // Data, styles, width and perceptual loss as for a transformer network. `style.base_model` names a
+    // stylebank model to add banks to: only the new banks train, the auto-encoder (norms included)
+    // and the old banks stay bit for bit as they are, and no auto-encoder steps are taken.
+    TrainStyleOptions style;
+    int bank_layers = 3;          // 3x3 convolutions (each with instance norm and ReLU) per bank, 1..8
+    int stylise_steps = 2;        // T: stylising steps per auto-encoder step (the paper's T = 2), 1..100
+    double identity_weight = 1.0; // weight of the auto-encoder branch's mean squared error, > 0
+    void validate() const;        // throws ConfigError naming the field
+};
+
 struct TrainEvent {
     int step = 0; // 1-based, across resumes
     int steps = 0;
@@ -133,6 +148,7 @@ struct TrainResult {
 // OutputError.
 void check_training_inputs(const TrainStyleOptions& options);
 void check_training_inputs(const TrainDecoderOptions& options);
+void check_training_inputs(const TrainStyleBankOptions& options);
 
 // `vgg` is the loss network (frozen). Throws ConfigError, InputError (no images in the data
 // folders, a bad style image, a checkpoint that does not match), OutputError.
@@ -140,5 +156,7 @@ TrainResult train_style_network(const FeatureModel& vgg, const TrainStyleOptions
                                 const TrainCallback& on_event = {});
 TrainResult train_decoder(const FeatureModel& vgg, const TrainDecoderOptions& options,
                           const TrainCallback& on_event = {});
+TrainResult train_stylebank(const FeatureModel& vgg, const TrainStyleBankOptions& options,
+                            const TrainCallback& on_event = {});
 
 } // namespace impasto

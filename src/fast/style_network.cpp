@@ -76,6 +76,9 @@ void FastStylizeOptions::validate(int style_count) const {
             fmt::format("0 (the content's size) or 1..{} px", kMaxImageSide));
     require(max_pixels >= 256 && max_pixels <= (std::int64_t{1} << 40), "max pixels", std::to_string(max_pixels),
             "256..2^40");
+    require(masks.empty() || static_cast<int>(masks.size()) == style_count, "masks",
+            fmt::format("{} masks", masks.size()),
+            fmt::format("one per style of the network ({}) or none", style_count));
     tiling.validate();
 }
 
@@ -84,12 +87,21 @@ StyleNetwork::~StyleNetwork() = default;
 
 std::shared_ptr<const StyleNetwork> StyleNetwork::from_file(const StyleModelFile& file, const Device& device) {
     auto impl = std::make_unique<Impl>();
-    impl->net = nn::load_transformer_net(file, &impl->style_names);
-    impl->net->to(nn::to_torch(device));
-    impl->net->set_norm_statistics(nn::NormStatistics::Live);
+    impl->kind = file.kind == StyleModelKind::StyleBank ? StyleModelKind::StyleBank : StyleModelKind::Transformer;
+    torch::nn::Module* module = nullptr;
+    if (impl->kind == StyleModelKind::StyleBank) {
+        impl->bank = nn::load_stylebank_net(file, &impl->style_names);
+        impl->bank->set_norm_statistics(nn::NormStatistics::Live);
+        module = impl->bank.get();
+    } else {
+        impl->net = nn::load_transformer_net(file, &impl->style_names); // refuses the other kinds
+        impl->net->set_norm_statistics(nn::NormStatistics::Live);
+        module = impl->net.get();
+    }
+    module->to(nn::to_torch(device));
     impl->card = file.card;
     impl->device = device;
-    for (const auto& p : impl->net->parameters()) {
+    for (const auto& p : module->parameters()) {
         impl->parameters += p.numel();
     }
     return std::shared_ptr<const StyleNetwork>(new StyleNetwork(std::move(impl)));
@@ -110,8 +122,11 @@ std::shared_ptr<const StyleNetwork> StyleNetwork::load(const std::filesystem::pa
 const std::vector<std::string>& StyleNetwork::style_names() const {
     return impl_->style_names;
 }
+StyleModelKind StyleNetwork::kind() const {
+    return impl_->kind;
+}
 double StyleNetwork::width() const {
-    return impl_->net->config().width;
+    return impl_->kind == StyleModelKind::StyleBank ? impl_->bank->config().width : impl_->net->config().width;
 }
 std::int64_t StyleNetwork::parameter_count() const {
     return impl_->parameters;
@@ -123,41 +138,21 @@ const Device& StyleNetwork::device() const {
     return impl_->device;
 }
 
-Image stylize_fast(const StyleNetwork& network, const Image& content, const FastStylizeOptions& options) {
-    const StyleNetwork::Impl& impl = network.impl();
-    const auto style_count = static_cast<int>(impl.style_names.size());
-    options.validate(style_count);
-    if (content.empty()) {
-        throw InputError("stylize: the content image is empty");
-    }
-    if (options.precision == Precision::Fp16 && impl.device.kind == DeviceKind::Cpu) {
-        throw ConfigError("precision fp16 needs a CUDA device; on CPU use bf16 or fp32");
-    }
-    const torch::Device device = nn::to_torch(impl.device);
-    const ImageSize output = options.size > 0 ? scaled_to_long_side({content.width, content.height}, options.size)
-                                              : ImageSize{content.width, content.height};
-    if (static_cast<std::int64_t>(output.width) * output.height > options.max_pixels) {
-        throw ResourceError(
-            fmt::format("stylize: the output {}x{} has more than {} pixels (max pixels); lower the size", output.width,
-                        output.height, options.max_pixels));
-    }
-    const Image input = options.size > 0 ? resize_long_side(content, options.size) : content;
+namespace fast {
 
-    torch::InferenceMode inference;
+torch::Tensor run_transformer(const StyleNetwork::Impl& impl, const Image& input, const torch::Tensor& x,
+                              const FastStylizeOptions& options, std::int64_t budget) {
+    const torch::Device device = x.device();
     torch::Tensor mix;
     if (!options.style_weights.empty()) {
         std::vector<float> weights(options.style_weights.begin(), options.style_weights.end());
         mix = torch::tensor(weights, torch::kFloat);
         mix = (mix / mix.sum()).to(device);
     }
-    const detail::AutocastGuard autocast(device.type(), gatys::autocast_dtype(options.precision));
-    const torch::Tensor x = detail::image_to_tensor(input, device);
 
     // Tile when asked to, or when the whole image's working memory exceeds the budget.
     const TilingOptions& tiling = options.tiling;
     const double bytes_per_pixel = fast::transformer_bytes_per_pixel(impl.net->config(), options.precision);
-    const std::int64_t budget =
-        tiling.memory_budget_bytes > 0 ? tiling.memory_budget_bytes : available_memory_bytes(impl.device) / 2;
     const int long_side = std::max(input.width, input.height);
     const double pixels = static_cast<double>(input.width) * input.height;
     const bool over_budget = pixels * bytes_per_pixel > static_cast<double>(budget);
@@ -188,6 +183,42 @@ Image stylize_fast(const StyleNetwork& network, const Image& content, const Fast
             [&](const torch::Tensor& piece) { return net->forward(piece, mix).to(torch::kFloat); }, 4);
         net->clear_captured_statistics();
     }
+    return out;
+}
+
+} // namespace fast
+
+Image stylize_fast(const StyleNetwork& network, const Image& content, const FastStylizeOptions& options) {
+    const StyleNetwork::Impl& impl = network.impl();
+    const auto style_count = static_cast<int>(impl.style_names.size());
+    options.validate(style_count);
+    if (content.empty()) {
+        throw InputError("stylize: the content image is empty");
+    }
+    if (options.precision == Precision::Fp16 && impl.device.kind == DeviceKind::Cpu) {
+        throw ConfigError("precision fp16 needs a CUDA device; on CPU use bf16 or fp32");
+    }
+    const torch::Device device = nn::to_torch(impl.device);
+    const ImageSize output = options.size > 0 ? scaled_to_long_side({content.width, content.height}, options.size)
+                                              : ImageSize{content.width, content.height};
+    if (static_cast<std::int64_t>(output.width) * output.height > options.max_pixels) {
+        throw ResourceError(
+            fmt::format("stylize: the output {}x{} has more than {} pixels (max pixels); lower the size", output.width,
+                        output.height, options.max_pixels));
+    }
+    const Image input = options.size > 0 ? resize_long_side(content, options.size) : content;
+
+    if (!options.masks.empty() && impl.kind != StyleModelKind::StyleBank) {
+        throw ConfigError("masks need a stylebank model (region fusion of its banks); this is a transformer network");
+    }
+    const torch::InferenceMode inference;
+    const detail::AutocastGuard autocast(device.type(), gatys::autocast_dtype(options.precision));
+    const torch::Tensor x = detail::image_to_tensor(input, device);
+    const std::int64_t budget = options.tiling.memory_budget_bytes > 0 ? options.tiling.memory_budget_bytes
+                                                                       : available_memory_bytes(impl.device) / 2;
+    const torch::Tensor out = impl.kind == StyleModelKind::StyleBank
+                                  ? fast::run_stylebank(impl, input, x, options, budget)
+                                  : fast::run_transformer(impl, input, x, options, budget);
     Image stylised = detail::tensor_to_image(out);
 
     // A trained network cannot recolour its style beforehand (Gatys et al. 2017 recolour the style

@@ -221,17 +221,19 @@ const char* to_string(StyleModelKind kind) {
         return "transformer";
     case StyleModelKind::Decoder:
         return "decoder";
+    case StyleModelKind::StyleBank:
+        return "stylebank";
     }
     return "?";
 }
 
 StyleModelKind parse_style_model_kind(const std::string& text) {
-    for (StyleModelKind kind : {StyleModelKind::Transformer, StyleModelKind::Decoder}) {
+    for (StyleModelKind kind : {StyleModelKind::Transformer, StyleModelKind::Decoder, StyleModelKind::StyleBank}) {
         if (text == to_string(kind)) {
             return kind;
         }
     }
-    throw ConfigError(fmt::format("unknown style model kind '{}' (known: transformer, decoder)", text));
+    throw ConfigError(fmt::format("unknown style model kind '{}' (known: transformer, decoder, stylebank)", text));
 }
 
 void write_style_model(const fs::path& file, const StyleModelFile& model, DType storage) {

@@ -10,6 +10,7 @@
 #include "core/torch_compat.h"
 #include "impasto/raw_tensor.h"
 #include "impasto/style_model_file.h"
+#include "nn/feedforward_layers.h" // NormStatistics
 
 #include <string>
 #include <vector>
@@ -23,10 +24,6 @@ struct TransformerNetConfig {
     std::string to_json() const;
     static TransformerNetConfig from_json(const std::string& json); // throws InputError
 };
-
-// How instance norms get their statistics. Live: from the input itself (training, untiled
-// inference). Capture: from the input, and remembered. Fixed: the remembered ones (tiles).
-enum class NormStatistics { Live, Capture, Fixed };
 
 class TransformerNetImpl : public torch::nn::Module {
   public:
