@@ -183,7 +183,7 @@ class ConnectionStream final : public httplib::Stream {
     socket_t sock_;
     const ConnectionLimits& limits_;
     const std::atomic<socket_t>& listening_;
-    std::array<char, 16U * 1024U> buffer_{};
+    std::array<char, std::size_t{16} * 1024> buffer_{};
     std::size_t begin_ = 0;
     std::size_t end_ = 0;
     HeadScanner head_;

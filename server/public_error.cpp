@@ -134,8 +134,9 @@ std::string public_error_message(std::string_view message) {
 
 void scrub_error_objects(nlohmann::json& value) {
     if (value.is_object()) {
-        for (auto& [key, item] : value.items()) {
-            if (key == "error" && item.is_object() && item.contains("message") && item["message"].is_string()) {
+        for (auto it = value.begin(); it != value.end(); ++it) {
+            nlohmann::json& item = it.value();
+            if (it.key() == "error" && item.is_object() && item.contains("message") && item["message"].is_string()) {
                 item["message"] = public_error_message(item["message"].get<std::string>());
             }
             scrub_error_objects(item);
