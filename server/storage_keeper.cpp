@@ -58,7 +58,11 @@ StorageKeeper::~StorageKeeper() {
 }
 
 void StorageKeeper::start() {
-    apply_retention();
+    try {
+        apply_retention();
+    } catch (const std::exception&) {
+        // A busy or failing database at start-up: the thread's next pass tries again.
+    }
     const std::lock_guard<std::mutex> lock(thread_mutex_);
     if (!thread_.joinable()) {
         stopping_ = false;
