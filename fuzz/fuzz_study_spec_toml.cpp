@@ -1,0 +1,7 @@
+// libFuzzer target: A study spec in TOML, parsed and planned.
+#include "fuzz_entry.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    impasto::fuzz::study_spec_toml(data, size);
+    return 0;
+}
