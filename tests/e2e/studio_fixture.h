@@ -6,6 +6,7 @@
 #include "impasto/image.h"
 #include "unit/io_image_fixtures.h"
 
+#include <atomic>
 #include <chrono>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -34,8 +35,10 @@ class StudioProcess {
             args.insert(args.end(), {"--threads", "2"});
         }
         args.insert(args.end(), extra.begin(), extra.end());
-        log_ =
-            data_dir_.parent_path() / (data_dir_.filename().string() + "-serve-" + std::to_string(starts_++) + ".log");
+        // Unique per object too: two objects on one data folder must not read each other's
+        // "listening" line (the new log is truncated only once the child runs).
+        log_ = data_dir_.parent_path() / (data_dir_.filename().string() + "-serve-" + std::to_string(instance_) + "-" +
+                                          std::to_string(starts_++) + ".log");
         pid_ = spawn_cli(args, log_);
         const std::regex listening(R"(listening on http://[^:]+:(\d+)/)");
         const auto deadline = std::chrono::steady_clock::now() + limit;
@@ -92,6 +95,12 @@ class StudioProcess {
     pid_t pid_ = -1;
     int port_ = 0;
     int starts_ = 0;
+    int instance_ = next_instance();
+
+    static int next_instance() {
+        static std::atomic<int> count{0};
+        return count++;
+    }
 };
 
 inline std::string png_bytes(const Image& image) {
