@@ -225,6 +225,27 @@ TEST_F(StudioLimits, UploadsAndJobsCanBeDeletedWithoutBreakingTheRanking) {
     EXPECT_TRUE(server_answers(client));
 }
 
+// Every ranking and export reads all votes: past 100,000 the studio takes no more.
+TEST_F(StudioLimits, VotesAreCapped) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    auto client = http();
+    const std::string content = upload_id(client, 48, 40);
+    const std::string a =
+        submit(client, {{"method", "fast"}, {"content", content}, {"params", {{"size", 32}}}}).value("id", "");
+    const std::string b =
+        submit(client, {{"method", "fast"}, {"content", content}, {"params", {{"size", 40}}}}).value("id", "");
+    ASSERT_EQ(wait_for_job(client, a, {"done", "failed"}).value("state", ""), "done");
+    ASSERT_EQ(wait_for_job(client, b, {"done", "failed"}).value("state", ""), "done");
+    const std::string vote = json{{"a", a}, {"b", b}, {"winner", "a"}}.dump();
+    ASSERT_EQ(client.Post("/api/votes", vote, "application/json")->status, 201);
+    sql(data() / "studio.sqlite3", "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 99999) "
+                                   "INSERT INTO votes (id, job_a, job_b, winner, settings_a, settings_b, created_ms) "
+                                   "SELECT 'v_' || i, 'j_a', 'j_b', 'a', 's_a', 's_b', 1 FROM n");
+    expect_json_error(client.Post("/api/votes", vote, "application/json"), {507}, "vote 100,001");
+    EXPECT_EQ(body_json(client.Get("/api/ranking")).value("votes", 0), 100000);
+    EXPECT_TRUE(server_answers(client));
+}
+
 TEST_F(StudioLimits, RetentionRemovesWhatWasNotUsedForDaysAtStartUp) {
     ASSERT_NO_FATAL_FAILURE(start());
     auto client = http();
