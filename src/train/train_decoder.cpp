@@ -21,6 +21,9 @@ namespace impasto {
 namespace fs = std::filesystem;
 namespace {
 
+// About 2 million pixels at 128 px crops in 8s: far more rows than the 577 unknowns.
+constexpr int kLinearSolveBatches = 16;
+
 void check_encoder(const FeatureModel& vgg) {
     if (vgg.architecture() != Architecture::Vgg19) {
         throw ConfigError(fmt::format("decoders invert VGG19; the weight set '{}' is a {}", vgg.info().name,
@@ -62,6 +65,45 @@ void load_tail(nn::VggDecoder& decoder, const StyleModelFile& file, const Featur
         decoder->convs()[offset + i]->weight.copy_(tail->convs()[i]->weight * scale);
         decoder->convs()[offset + i]->bias.copy_(tail->convs()[i]->bias);
     }
+}
+
+// The relu1_1 decoder is one 3x3 convolution: its pixel-error optimum is a linear least-squares
+// problem over 64 x 9 feature values (and a bias) per output pixel. relu1_1's features are
+// strongly correlated, so gradient descent creeps towards that optimum over thousands of steps;
+// solving the normal equations over the first `batches` batches starts training there. Sums in
+// double; a ridge of 1e-6 of the mean diagonal keeps dead features from making them singular.
+template <class Encode>
+void solve_linear_decoder(nn::VggDecoder& decoder, const train::ImageFolderDataset& data, int batches,
+                          const torch::Device& device, Encode encode) {
+    const torch::NoGradGuard no_grad;
+    torch::Tensor normal;
+    torch::Tensor moments;
+    for (int b = 0; b < batches; ++b) {
+        std::vector<float> values = data.batch(b);
+        const auto& o = data.options();
+        const torch::Tensor rgb = torch::from_blob(values.data(), {o.batch, 3, o.crop, o.crop}).to(device);
+        const torch::Tensor features = encode(rgb).to(torch::kFloat) * decoder->input_scale();
+        for (std::int64_t i = 0; i < rgb.size(0); ++i) {
+            // One image at a time: [pixels, 64*9 + 1] float rows are 38 MB at 128 px.
+            const torch::Tensor patches =
+                torch::nn::functional::unfold(torch::reflection_pad2d(features.slice(0, i, i + 1), {1, 1, 1, 1}),
+                                              torch::nn::functional::UnfoldFuncOptions({3, 3}))[0]
+                    .t();
+            const torch::Tensor rows = torch::cat({patches, torch::ones({patches.size(0), 1}, patches.options())}, 1);
+            const torch::Tensor targets = rgb[i].permute({1, 2, 0}).reshape({-1, 3});
+            // fp32 products within an image (16k terms), summed in double across images.
+            const torch::Tensor a = rows.t().mm(rows).to(torch::kDouble);
+            const torch::Tensor r = rows.t().mm(targets).to(torch::kDouble);
+            normal = normal.defined() ? normal.add_(a) : a;
+            moments = moments.defined() ? moments.add_(r) : r;
+        }
+    }
+    const double ridge = 1e-6 * normal.diagonal().mean().item<double>();
+    const torch::Tensor identity = torch::eye(normal.size(0), normal.options());
+    const torch::Tensor solution = torch::linalg_solve(normal + ridge * identity, moments); // [577, 3]
+    auto& conv = decoder->convs().front();
+    conv->weight.copy_(solution.slice(0, 0, -1).t().reshape(conv->weight.sizes()).to(torch::kFloat));
+    conv->bias.copy_(solution[-1].to(torch::kFloat));
 }
 
 } // namespace
@@ -142,6 +184,21 @@ TrainResult train_decoder(const FeatureModel& vgg, const TrainDecoderOptions& op
 
     // A resumed or continued decoder has its scale already.
     bool calibrated = common.resume || !common.init_model.empty();
+    if (!calibrated && options.level == "relu1_1") {
+        train::DatasetOptions data_options{common.batch, common.crop, common.seed};
+        data_options.color_jitter = common.color_jitter;
+        const train::ImageFolderDataset first_batches(files, data_options);
+        std::vector<float> values = first_batches.batch(0);
+        const torch::Tensor first =
+            torch::from_blob(values.data(), {common.batch, 3, common.crop, common.crop}).to(device);
+        {
+            const torch::NoGradGuard no_grad;
+            const double rms = encode(first).to(torch::kFloat).pow(2).mean().sqrt().item<double>();
+            decoder->set_input_scale(rms > 0 ? 1.0 / rms : 1.0);
+        }
+        calibrated = true;
+        solve_linear_decoder(decoder, first_batches, kLinearSolveBatches, device, encode);
+    }
     train::StepProfiler profiler(common.profile, device);
     train::TrainingHooks hooks;
     hooks.profiler = &profiler;
