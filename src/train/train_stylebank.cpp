@@ -8,6 +8,7 @@
 #include "io/sha256.h"
 #include "nn/stylebank.h"
 #include "nn/vgg.h"
+#include "train/branch_optimizer.h"
 #include "train/image_folder_dataset.h"
 #include "train/perceptual_loss.h"
 #include "train/train_common.h"
@@ -253,7 +254,8 @@ TrainResult train_stylebank(const FeatureModel& vgg, const TrainStyleBankOptions
             }
         }
     }
-    torch::optim::Adam optimizer(trained, torch::optim::AdamOptions(common.learning_rate));
+    train::BranchOptimizer optimizer(
+        trained, incremental ? std::vector<torch::Tensor>{} : net->autoencoder_parameters(), common.learning_rate);
 
     train::PerceptualLossOptions loss_options;
     loss_options.content_layers = o.content_layers;
@@ -305,6 +307,7 @@ TrainResult train_stylebank(const FeatureModel& vgg, const TrainStyleBankOptions
         for (torch::Tensor& p : trained) {
             p.mutable_grad() = torch::Tensor();
         }
+        optimizer.select_identity_branch(plan.identity);
         torch::Tensor total;
         if (plan.identity) {
             total = identity_loss(batch);

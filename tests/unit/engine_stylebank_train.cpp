@@ -116,6 +116,38 @@ TEST_F(StyleBankTrain, EachStepMovesOnlyWhatItsBranchTrains) {
     EXPECT_EQ(changed_groups(after[2], after[3]), (Groups{"encoder", "bank0", "decoder"}));
 }
 
+TEST_F(StyleBankTrain, TheFirstAutoEncoderStepIsAFreshAdamStep) {
+    // The auto-encoder branch has Adam moments of its own, so its first step (the third, T = 2) moves
+    // every encoder and decoder weight by the learning rate, whatever the stylising steps before did:
+    // with moments shared with the stylising branch, its larger gradients and their momentum would
+    // set the size and direction of the step instead.
+    std::vector<std::map<std::string, torch::Tensor>> snapshots;
+    TrainStyleBankOptions o = options("fresh", 3);
+    o.style.styles = {style_a_};
+    o.style.common.schedule = LearningRateSchedule::Constant;
+    o.style.common.checkpoint_every = 1;
+    train_stylebank(*synthetic_model(), o, [&](const TrainEvent&) {
+        snapshots.push_back(checkpoint_parameters(o.style.common.output));
+        return true;
+    });
+    ASSERT_EQ(snapshots.size(), 3U);
+    const double rate = o.style.common.learning_rate;
+    std::int64_t moved = 0;
+    std::int64_t by_the_rate = 0;
+    for (const auto& [name, before] : snapshots[1]) {
+        if (starts_with(name, "bank")) {
+            EXPECT_TRUE(torch::equal(before, snapshots[2].at(name))) << name;
+            continue;
+        }
+        const torch::Tensor step = (snapshots[2].at(name) - before).abs();
+        moved += (step > 0).sum().item<std::int64_t>();
+        // Adam's first step is lr * g / (|g| + 1e-8): the rate, but for gradients near epsilon.
+        by_the_rate += ((step - rate).abs() < 1e-3 * rate).sum().item<std::int64_t>();
+    }
+    ASSERT_GT(moved, 1000);
+    EXPECT_GT(static_cast<double>(by_the_rate), 0.95 * static_cast<double>(moved)) << by_the_rate << " of " << moved;
+}
+
 TEST_F(StyleBankTrain, LossesFallAndTheCardIsComplete) {
     std::vector<TrainEvent> events;
     TrainStyleBankOptions o = options("falls", 24);
