@@ -63,7 +63,9 @@ std::vector<std::pair<std::string, std::function<void(const fs::path&)>>> reader
 } // namespace
 
 TEST(RegularFiles, CharacterDeviceIsRefused) {
-    for (const auto& [what, read] : readers()) {
+    for (const auto& reader : readers()) {
+        const std::string& what = reader.first;
+        const auto& read = reader.second; // not a structured binding: clang cannot capture one (C++17)
         const std::string message = error_of([&] { read("/dev/zero"); });
         EXPECT_NE(message.find("/dev/zero"), std::string::npos) << what << ": " << message;
         EXPECT_NE(message.find("character device"), std::string::npos) << what << ": " << message;
@@ -73,7 +75,9 @@ TEST(RegularFiles, CharacterDeviceIsRefused) {
 TEST(RegularFiles, FifoIsRefusedWithoutWaitingForAWriter) {
     TempDir dir;
     const Fifo fifo(dir / "pipe.png");
-    for (const auto& [what, read] : readers()) {
+    for (const auto& reader : readers()) {
+        const std::string& what = reader.first;
+        const auto& read = reader.second;
         const std::string message = error_of([&] { read(fifo.path()); });
         EXPECT_NE(message.find("FIFO"), std::string::npos) << what << ": " << message;
     }
@@ -81,7 +85,9 @@ TEST(RegularFiles, FifoIsRefusedWithoutWaitingForAWriter) {
 
 TEST(RegularFiles, FolderIsRefused) {
     TempDir dir;
-    for (const auto& [what, read] : readers()) {
+    for (const auto& reader : readers()) {
+        const std::string& what = reader.first;
+        const auto& read = reader.second;
         const std::string message = error_of([&] { read(dir.path()); });
         EXPECT_NE(message.find("folder"), std::string::npos) << what << ": " << message;
     }
