@@ -148,6 +148,9 @@ FastRun prepare_arbitrary_run(const FastStylizeArgs& args, const SharedStylizeAr
     if (args.style_size_option->count() > 0) {
         options.style_size = args.style_size;
     }
+    if (args.wct_epsilon_option->count() > 0) {
+        options.wct_epsilon = args.wct_epsilon;
+    }
     apply_shared_options(args, shared, precision, options);
     options.validate();
 
@@ -177,6 +180,7 @@ FastRun prepare_arbitrary_run(const FastStylizeArgs& args, const SharedStylizeAr
                        {"encoder", run.encoder->info().name},
                        {"size", options.size},
                        {"style_size", options.style_size},
+                       {"wct_epsilon", options.wct_epsilon},
                        {"color", to_string(options.color)},
                        {"tile", options.tiling.tile},
                        {"tile_overlap", options.tiling.overlap}};
@@ -281,6 +285,11 @@ void add_fast_stylize_options(CLI::App& cmd, FastStylizeArgs& args) {
     args.style_size_option =
         cmd.add_option("--style-size", args.style_size,
                        fmt::format("--method: long side of the style images [default: {}]", arbitrary.style_size));
+    args.wct_epsilon_option = cmd.add_option(
+        "--wct-epsilon", args.wct_epsilon,
+        fmt::format("--method wct: eigenvalue floor, relative to each covariance's mean eigenvalue; directions "
+                    "below it are dropped [default: {}]",
+                    arbitrary.wct_epsilon));
     cmd.add_option(
         "--tile", args.tile,
         fmt::format("--model/--method: tile long side in px; 0 = from the memory budget [default: {}]", tiling.tile));

@@ -19,12 +19,14 @@ struct FastStylizeArgs {
     std::string decoders;
     std::vector<std::string> masks;
     int style_size = 0;
+    double wct_epsilon = 0;
     int tile = 0;
     int tile_overlap = 0;
     std::string format = "jpg";
     bool skip_existing = false;
     CLI::Option* alpha_option = nullptr;
     CLI::Option* style_size_option = nullptr;
+    CLI::Option* wct_epsilon_option = nullptr;
     CLI::Option* tile_overlap_option = nullptr;
 };
 

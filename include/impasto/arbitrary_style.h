@@ -62,8 +62,10 @@ struct ArbitraryOptions {
     // (encoded whole, untiled). A larger one is refused (ResourceError) before it is made.
     std::int64_t max_pixels = kDefaultMaxPixels;
     ColorControl color = ColorControl::None; // keep the content's colours
-    double wct_epsilon = 1e-5;               // added to eigenvalues; directions with eigenvalue <= it dropped
-    Precision precision = Precision::Fp32;   // encoder and decoders; the transforms always run in fp32/fp64
+    // WCT's eigenvalue floor, relative to each covariance's mean eigenvalue: added before whitening,
+    // and directions below it dropped (see fast/feature_transforms.h).
+    double wct_epsilon = 1e-5;
+    Precision precision = Precision::Fp32; // encoder and decoders; the transforms always run in fp32/fp64
     TilingOptions tiling;
     void validate() const; // throws ConfigError
 };

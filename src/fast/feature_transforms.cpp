@@ -151,7 +151,9 @@ class SingleThreaded {
     int previous_;
 };
 
-// E diag(f(d)) E^T over the eigen-directions with d > epsilon.
+// E diag(f(d, floor)) E^T over the eigen-directions with d > floor, floor = epsilon x the mean
+// eigenvalue: relative, because the scale of the features is the encoder's (the Caffe VGG19 sees
+// 0-255 input, so its covariances are ~10^4-10^5 times those of a network fed 0-1).
 template <class F> torch::Tensor spectral(const torch::Tensor& covariance, double epsilon, F f) {
     if (covariance.dim() != 2 || covariance.size(0) != covariance.size(1)) {
         throw ConfigError("expected a square covariance matrix");
@@ -163,19 +165,20 @@ template <class F> torch::Tensor spectral(const torch::Tensor& covariance, doubl
         std::tie(values, vectors) = torch::linalg_eigh(covariance.to(torch::kDouble));
     }
     values = values.clamp_min(0);
-    const torch::Tensor kept = values > epsilon;
-    const torch::Tensor coefficients = torch::where(kept, f(values), torch::zeros_like(values));
+    const double floor = epsilon * std::max(values.mean().item<double>(), 1e-300);
+    const torch::Tensor kept = values > floor;
+    const torch::Tensor coefficients = torch::where(kept, f(values, floor), torch::zeros_like(values));
     return (vectors * coefficients.unsqueeze(0)).mm(vectors.t());
 }
 
 } // namespace
 
 torch::Tensor whitening_matrix(const torch::Tensor& covariance, double epsilon) {
-    return spectral(covariance, epsilon, [epsilon](const torch::Tensor& d) { return (d + epsilon).rsqrt(); });
+    return spectral(covariance, epsilon, [](const torch::Tensor& d, double floor) { return (d + floor).rsqrt(); });
 }
 
 torch::Tensor colouring_matrix(const torch::Tensor& covariance, double epsilon) {
-    return spectral(covariance, epsilon, [](const torch::Tensor& d) { return d.sqrt(); });
+    return spectral(covariance, epsilon, [](const torch::Tensor& d, double /*floor*/) { return d.sqrt(); });
 }
 
 torch::Tensor whiten(const torch::Tensor& features, double epsilon) {

@@ -43,10 +43,12 @@ torch::Tensor adain(const torch::Tensor& content, const torch::Tensor& style, do
 torch::Tensor adain(const torch::Tensor& content, const MeanStd& content_stats, const MeanStd& style_stats,
                     double epsilon = 1e-5);
 
-// With the eigendecomposition C = E diag(d) E^T of a covariance: the whitening matrix
-// E diag(d + eps)^-1/2 E^T and the colouring matrix E diag(d)^1/2 E^T, both [C,C] float64.
-// Eigen-directions with d <= eps (no variance to speak of: rank-deficient features of a small
-// image) are dropped, as in Li et al.'s implementation, instead of being amplified by 1/sqrt(eps).
+// With the eigendecomposition C = E diag(d) E^T of a covariance and eps' = eps x mean(d): the
+// whitening matrix E diag(d + eps')^-1/2 E^T and the colouring matrix E diag(d)^1/2 E^T, both
+// [C,C] float64. Eigen-directions with d <= eps' (no variance to speak of: rank-deficient features
+// of a small image, or bf16 rounding noise) are dropped, as in Li et al.'s implementation, instead
+// of being amplified by 1/sqrt(eps'). eps is relative so that it means the same whatever the
+// encoder's scale: Li et al.'s 1e-5 was absolute on features of mean activation about 1.
 torch::Tensor whitening_matrix(const torch::Tensor& covariance, double epsilon);
 torch::Tensor colouring_matrix(const torch::Tensor& covariance, double epsilon);
 // Centred, whitened features (identity covariance on the directions kept), float32.

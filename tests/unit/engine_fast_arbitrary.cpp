@@ -7,6 +7,7 @@
 #include "fast/feature_transforms.h"
 #include "impasto/arbitrary_style.h"
 #include "impasto/error.h"
+#include "impasto/weights.h"
 #include "nn/vgg.h"
 #include "nn/vgg_decoder.h"
 
@@ -103,7 +104,8 @@ TEST(FeatureTransform, WhiteningGivesIdentityCovariance) {
 
 TEST(FeatureTransform, WctWithTheContentAsStyleGivesTheContentBack) {
     const torch::Tensor f = correlated_features(32, 24, 20, 2);
-    EXPECT_LT(max_abs(ft::wct(f, f, 1e-5), f), 1e-3);
+    // The floor shrinks each direction by sqrt(d / (d + eps mean(d))): negligible at 1e-7.
+    EXPECT_LT(max_abs(ft::wct(f, f, 1e-7), f), 1e-3);
     // Rank-deficient (more channels than pixels) and sparse: real ReLU features of a small image.
     const auto features = nn::extract_features(
         encoder()->impl(), impasto::detail::image_to_tensor(impasto::testing::synthetic_image(36, 28, 1), torch::kCPU),
@@ -359,5 +361,34 @@ TEST(FastArbitrary, DISABLED_Timing1024) {
             std::printf("%s %s 1024x768: %.3f s\n", to_string(method), to_string(precision), best);
             std::fflush(stdout);
         }
+    }
+}
+
+// Diagnostic, not a unit test (needs the installed VGG19 and ../shared):
+// --gtest_also_run_disabled_tests --gtest_filter='*Spectrum*'. The eigenvalues of real content
+// covariances in bf16, and how much WCT's whitening amplifies the weakest direction it keeps under
+// an absolute floor of 1e-5 (Li et al.'s) and a floor of 1e-5 x the mean eigenvalue.
+TEST(FeatureTransform, DISABLED_SpectrumOfRealFeatures) {
+    const auto info = WeightStore(default_weights_dir()).find("vgg19.caffe");
+    const std::filesystem::path photo = std::filesystem::path(IMPASTO_SHARED_DIR) / "images/content/kodim01.png";
+    if (!info || !std::filesystem::exists(photo)) {
+        GTEST_SKIP() << "needs vgg19.caffe installed and ../shared/images";
+    }
+    const auto model = FeatureModel::create(load_weight_set(*info), Device{});
+    const torch::Tensor rgb = impasto::detail::image_to_tensor(resize_long_side(load_image(photo), 512), torch::kCPU);
+    for (const std::string level : {"relu1_1", "relu2_1", "relu3_1", "relu4_1"}) {
+        torch::Tensor features;
+        {
+            const impasto::detail::AutocastGuard autocast(c10::DeviceType::CPU, c10::kBFloat16);
+            features = nn::extract_features(model->impl(), rgb, {level}, Pooling::Max).at(level).to(torch::kFloat);
+        }
+        const torch::Tensor d = std::get<0>(torch::linalg_eigh(ft::mean_covariance(features).covariance)).clamp_min(0);
+        const double mean = d.mean().item<double>();
+        const auto weakest_kept = [&](double floor) { return d.masked_select(d > floor).min().item<double>() + floor; };
+        std::printf("%s: mean eigenvalue %.3g, max %.3g; absolute 1e-5: %ld of %ld kept, weakest amplified %.3g x "
+                    "the mean's; relative 1e-5: %ld kept, %.3g x\n",
+                    level.c_str(), mean, d.max().item<double>(), (d > 1e-5).sum().item<std::int64_t>(),
+                    static_cast<long>(d.numel()), std::sqrt(mean / weakest_kept(1e-5)),
+                    (d > 1e-5 * mean).sum().item<std::int64_t>(), std::sqrt(mean / weakest_kept(1e-5 * mean)));
     }
 }
