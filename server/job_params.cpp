@@ -7,6 +7,8 @@
 #include <cmath>
 #include <fmt/format.h>
 #include <fmt/ranges.h> // fmt::join lives here from fmt 11 (LibTorch 2.x bundles it)
+#include <limits>
+#include <string_view>
 
 namespace impasto::studio {
 
@@ -166,11 +168,20 @@ std::string shown(const json& value) {
 
 void check_param(const ParamSpec& spec, const json& value) {
     switch (spec.kind) {
-    case ParamKind::Integer:
-        if (!value.is_number() || std::floor(value.get<double>()) != value.get<double>()) {
-            bad_param(spec.name, "expected a whole number, got " + shown(value));
+    case ParamKind::Integer: {
+        // Within what the option holds (int; the seed is unsigned, up to 2^53, what a page's number keeps
+        // exactly): get<int>() of anything else is undefined for a double, and wraps for an integer, which
+        // then passes the range checks (a size of 4294967808 would run as 512).
+        const bool seed = std::string_view(spec.name) == "seed";
+        const double lowest = seed ? 0.0 : static_cast<double>(std::numeric_limits<int>::min());
+        const double highest = seed ? 9007199254740992.0 : static_cast<double>(std::numeric_limits<int>::max());
+        const double number = value.is_number() ? value.get<double>() : 0.0;
+        if (!value.is_number() || std::floor(number) != number || number < lowest || number > highest) {
+            bad_param(spec.name,
+                      fmt::format("expected a whole number in {:.0f}..{:.0f}, got {}", lowest, highest, shown(value)));
         }
         return;
+    }
     case ParamKind::Number:
         if (!value.is_number() || !std::isfinite(value.get<double>())) {
             bad_param(spec.name, "expected a number, got " + shown(value));

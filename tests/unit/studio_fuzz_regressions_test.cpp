@@ -5,6 +5,7 @@
 #include "impasto/study.h"
 #include "io/bounded_json.h"
 #include "server/job_request.h"
+#include "server/studio_error.h"
 #include "testutil.h"
 #include "unit/fuzz_replay.h"
 
@@ -38,6 +39,32 @@ TEST(StudioFuzzRegressions, JobRequestSeedsAreAccepted) {
     expect_seeds_accepted("job_request", [&](const std::string& bytes, const auto&) {
         studio::resolve_job_request(parse_bounded_json(bytes, JsonLimits{}, "seed"), catalog);
     });
+}
+
+// The class behind fuzz/regressions/job_request/*-beyond-int: a whole number the option cannot hold.
+// A double out of range was undefined behaviour in get<int>(); an integer out of range wrapped
+// (4294967808 became 512) and then passed the range check. Both are refused with a 400.
+TEST(StudioFuzzRegressions, WholeNumbersTheirOptionCannotHoldAreRefused) {
+    studio::StudioCatalog catalog;
+    catalog.models = {{"starry_night", {"starry_night"}, "/nonexistent/starry_night.impasto"}};
+    catalog.decoder_levels = {"relu4_1"};
+    const auto optimisation = [](const std::string& params) {
+        return R"({"method":"optimisation","content":"c","styles":["s"],"params":)" + params + "}";
+    };
+    for (const std::string& body :
+         {optimisation(R"({"size":4294967808})"), optimisation(R"({"iterations":4294967306})"),
+          optimisation(R"({"size":1e10})"), optimisation(R"({"seed":-1})"), optimisation(R"({"seed":-1.0})"),
+          std::string(R"({"method":"fast","content":"c","params":{"model":"starry_night","size":-4294966784}})"),
+          std::string(R"({"method":"arbitrary","content":"c","styles":["s"],"params":{"style_size":4294967552}})")}) {
+        try {
+            studio::resolve_job_request(parse_bounded_json(body, JsonLimits{}, "body"), catalog);
+            ADD_FAILURE() << "accepted: " << body;
+        } catch (const studio::StudioError& e) {
+            EXPECT_EQ(e.status(), 400) << body;
+        } catch (const ConfigError&) {
+            ADD_FAILURE() << "refused only by the library, after a conversion that wrapped: " << body;
+        }
+    }
 }
 
 TEST(StudioFuzzRegressions, StudySpecSeedsAreAccepted) {
