@@ -5,7 +5,9 @@
 #include "study/spec_tree.h"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
+#include <iomanip>
 #include <sstream>
 
 namespace impasto {
@@ -34,12 +36,15 @@ class SpecReader {
 
     int whole_number(const SpecNode& node, const std::string& key, int minimum, int maximum) const {
         expect(node, SpecNode::Type::Number, key);
-        if (!node.is_integer && node.number != static_cast<double>(static_cast<long long>(node.number))) {
+        // No cast before the range check: a double outside long long (2e19, inf) makes it undefined.
+        if (!node.is_integer && std::trunc(node.number) != node.number) {
             fail(node.line, key + ": expected a whole number");
         }
-        if (node.number < minimum || node.number > maximum) {
-            fail(node.line, key + ": " + std::to_string(static_cast<long long>(node.number)) + " is outside " +
-                                std::to_string(minimum) + ".." + std::to_string(maximum));
+        if (!(node.number >= minimum && node.number <= maximum)) {
+            std::ostringstream shown;
+            shown << std::setprecision(17) << node.number;
+            fail(node.line,
+                 key + ": " + shown.str() + " is outside " + std::to_string(minimum) + ".." + std::to_string(maximum));
         }
         return static_cast<int>(node.number);
     }
