@@ -2,6 +2,7 @@
 
 #include "impasto/atomic_file.h"
 #include "impasto/error.h"
+#include "io/regular_file.h"
 #include "io/sha256.h"
 #include "server/storage_error.h"
 #include "server/stored_json.h"
@@ -17,15 +18,11 @@ using nlohmann::json;
 namespace {
 
 std::string read_small_file(const fs::path& file, std::size_t limit) {
-    std::error_code ec;
-    const auto size = fs::file_size(file, ec);
-    if (ec || size > limit) {
+    try {
+        return io::read_regular_file(file, limit); // regular files only: a FIFO here would never end
+    } catch (const InputError&) {
         return {};
     }
-    std::ifstream in(file, std::ios::binary);
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
 }
 
 bool positive_int(const json& object, const char* key) {

@@ -1,4 +1,5 @@
 // Submitting, listing, cancelling jobs and fetching their results.
+#include "io/regular_file.h"
 #include "server/http_util.h"
 #include "server/job_view.h"
 #include "server/routes.h"
@@ -15,6 +16,8 @@ using nlohmann::json;
 namespace {
 
 constexpr std::size_t kMaxIdempotencyKey = 128;
+// A result PNG at the largest output side (16-bit, no compression) and its sidecar fit well within.
+constexpr std::uint64_t kMaxResultFileBytes = 256ULL << 20U;
 
 // "Idempotency-Key: K" (draft-ietf-httpapi-idempotency-key-header): a retry of the same POST with
 // the same key gets the job the first one made. "" when absent.
@@ -66,14 +69,13 @@ void require_image(const StudioContext& context, const std::string& id, const ch
     }
 }
 
+// Results are at most an image and its sidecar; anything else under the name is not served.
 std::string read_file(const std::filesystem::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
+    try {
+        return io::read_regular_file(file, kMaxResultFileBytes);
+    } catch (const InputError&) {
         throw StudioError(404, "not_found", "the result file is missing");
     }
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
 }
 
 void serve_result(const StudioContext& context, const httplib::Request& req, httplib::Response& res, bool image) {

@@ -6,6 +6,7 @@
 #include "impasto/run_record.h"
 #include "impasto/version.h"
 #include "io/bounded_json.h"
+#include "io/regular_file.h"
 #include "io/sha256.h"
 
 #include <fstream>
@@ -20,23 +21,15 @@ constexpr int kCacheFormat = 2; // 2: history entries are objects, as in the sid
 constexpr JsonLimits kRecordLimits{64U << 20U, 16};
 
 std::optional<nlohmann::json> read_json(const std::filesystem::path& file) {
-    std::error_code error;
-    if (!std::filesystem::is_regular_file(file, error)) {
-        return std::nullopt;
+    std::string text;
+    try {
+        text = io::read_regular_file(file, kRecordLimits.max_bytes);
+    } catch (const InputError&) {
+        return std::nullopt; // missing, not a regular file or too large: not a record we wrote
     }
-    const std::uintmax_t bytes = std::filesystem::file_size(file, error);
-    if (error || bytes > kRecordLimits.max_bytes) {
-        return std::nullopt; // not a record we wrote: the run is simply done again
-    }
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-        return std::nullopt;
-    }
-    std::ostringstream text;
-    text << in.rdbuf();
     nlohmann::json json;
     try {
-        json = parse_bounded_json(text.str(), kRecordLimits, file.string());
+        json = parse_bounded_json(text, kRecordLimits, file.string());
     } catch (const InputError&) {
         return std::nullopt;
     }

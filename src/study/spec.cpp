@@ -1,6 +1,7 @@
 // Reading a study spec: the document's structure, paths and reconstruction section.
 #include "impasto/error.h"
 #include "impasto/study.h"
+#include "io/regular_file.h"
 #include "study/spec_settings.h"
 #include "study/spec_tree.h"
 
@@ -312,22 +313,14 @@ StudySpec parse_study_spec(const std::string& text, SpecFormat format, const std
 }
 
 StudySpec load_study_spec(const std::filesystem::path& file) {
-    std::error_code error;
-    if (!std::filesystem::is_regular_file(file, error)) {
-        throw ConfigError("study spec '" + file.string() + "' cannot be read (missing or not a file)");
+    // Read only when regular (a FIFO or a device never ends), and refused before it is read when
+    // over the cap: the parsers check the text again, this keeps a huge file out of memory.
+    std::string text;
+    try {
+        text = io::read_regular_file(file, study::kMaxSpecBytes);
+    } catch (const InputError& e) {
+        throw ConfigError("study spec '" + file.string() + "' cannot be read: " + e.what());
     }
-    // Refused before it is read: the parsers check the text again, this keeps a huge file out of memory.
-    const std::uintmax_t bytes = std::filesystem::file_size(file, error);
-    if (!error && bytes > study::kMaxSpecBytes) {
-        throw ConfigError("study spec '" + file.string() + "': " + std::to_string(bytes) +
-                          " bytes is over the limit of " + std::to_string(study::kMaxSpecBytes));
-    }
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-        throw ConfigError("study spec '" + file.string() + "' cannot be read (missing or not a file)");
-    }
-    std::ostringstream text;
-    text << in.rdbuf();
     const std::string extension = file.extension().string();
     SpecFormat format = SpecFormat::Toml;
     if (extension == ".json") {
@@ -335,7 +328,7 @@ StudySpec load_study_spec(const std::filesystem::path& file) {
     } else if (extension != ".toml") {
         throw ConfigError("study spec '" + file.string() + "': use a .toml or .json file");
     }
-    return parse_study_spec(text.str(), format, std::filesystem::absolute(file));
+    return parse_study_spec(text, format, std::filesystem::absolute(file));
 }
 
 } // namespace impasto
