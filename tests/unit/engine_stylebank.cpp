@@ -256,6 +256,12 @@ TEST(StyleBankFile, HostileFilesAreRefusedWithTypedErrors) {
     EXPECT_THROW(nn::load_stylebank_net(with_config("width", 0)), InputError);
     EXPECT_THROW(nn::load_stylebank_net(with_config("styles", 0)), InputError);
     EXPECT_THROW(nn::load_stylebank_net(with_config("bank_layers", "two")), InputError);
+    // Counts must be whole numbers in range, checked before any cast to int.
+    EXPECT_NE(error_of([&] { nn::load_stylebank_net(with_config("styles", 2.5)); }).find("styles = 2.5"),
+              std::string::npos);
+    EXPECT_THROW(nn::load_stylebank_net(with_config("styles", 1e30)), InputError);
+    EXPECT_THROW(nn::load_stylebank_net(with_config("bank_layers", -1e300)), InputError);
+    EXPECT_THROW(nn::load_stylebank_net(with_config("styles", 18446744073709551615ULL)), InputError);
     EXPECT_THROW(nn::load_stylebank_net(with_config("style_names", 5)), InputError);
     EXPECT_THROW(nn::load_stylebank_net(with_config("style_names", {"a", "b", "c"})), InputError);
     // A config describing a huge network over a small file: refused before anything is allocated
