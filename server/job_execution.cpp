@@ -35,13 +35,15 @@ JobOutput run_optimisation(const JobRequest& request, const ImageLibrary& images
                            const StudioOptions& options, const JobProgress& on_progress, Clock::time_point start) {
     StylizeOptions stylize_options = to_stylize_options(request.params);
     stylize_options.preview_every = options.preview_every;
+    stylize_options.max_pixels = options.max_pixels;
     const Image content = images.load(request.content);
     std::vector<StyleImage> styles;
     const json& blend = request.params.at("style_blend");
     for (std::size_t i = 0; i < request.styles.size(); ++i) {
         styles.push_back({images.load(request.styles[i]), blend.empty() ? 1.0 : blend[i].get<double>()});
     }
-    check_memory_fits(stylize_options, content.width, content.height, available_memory_bytes(options.device));
+    // The styles count at their scaled size, not the content's: style_scale can make them the largest images.
+    check_memory_fits(stylize_options, run_image_sizes(content, styles), available_memory_bytes(options.device));
     on_progress(stage_progress("loading weights", 0, seconds_since(start)), nullptr);
     const auto model = models.feature_model();
 
@@ -98,6 +100,7 @@ JobOutput run_feed_forward(const JobRequest& request, const ImageLibrary& images
     if (request.method == JobMethod::Fast) {
         FastStylizeOptions fast = to_fast_options(request.params);
         fast.size = capped_size(fast.size, content, options.max_output_side);
+        fast.max_pixels = options.max_pixels;
         on_progress(stage_progress("loading model", 0.1, seconds_since(start)), nullptr);
         const auto network = models.network(request.params.at("model").get<std::string>());
         if (!on_progress(stage_progress("stylizing", 0.3, seconds_since(start)), nullptr)) {
@@ -109,6 +112,7 @@ JobOutput run_feed_forward(const JobRequest& request, const ImageLibrary& images
     } else {
         ArbitraryOptions arbitrary = to_arbitrary_options(request.params);
         arbitrary.size = capped_size(arbitrary.size, content, options.max_output_side);
+        arbitrary.max_pixels = options.max_pixels;
         std::vector<ArbitraryStyle> styles;
         const json& weights = request.params.at("style_weights");
         for (std::size_t i = 0; i < request.styles.size(); ++i) {

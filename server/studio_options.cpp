@@ -20,7 +20,7 @@ void StudioOptions::validate() const {
     require_range("workers", workers, 1, 64);
     require_range("max_event_streams", max_event_streams, 1, 1024);
     require_range("max_upload_bytes", max_upload_bytes, 1024, 4LL * 1024 * 1024 * 1024);
-    require_range("max_pixels", max_pixels, 64, 1'000'000'000);
+    require_range("max_pixels", max_pixels, 256, 1'000'000'000);
     require_range("max_output_side", max_output_side, 16, 16384);
     require_range("preview_every", preview_every, 0, 100000);
     require_range("preview_side", preview_side, 16, 4096);

@@ -413,5 +413,24 @@ TEST_F(StudioApi, VotesRankSettingsWithBradleyTerryAndExportCsv) {
     EXPECT_NE(ranking_csv->body.find("1,fast"), std::string::npos) << ranking_csv->body;
 }
 
+// The studio's --max-pixels covers every image a job makes, not only uploads: a style scaled past
+// it fails the job with a resource error before anything runs.
+TEST_F(StudioApi, AStyleScaledPastMaxPixelsFailsItsJob) {
+    IMPASTO_REQUIRE_WEIGHTS();
+    ASSERT_NO_FATAL_FAILURE(start({"--max-pixels", "5000"}));
+    auto client = http();
+    const std::string content = upload_id(client, 64, 48); // 3072 pixels
+    const std::string style = upload_id(client, 48, 48);
+    // The style's long side becomes 4 x 64 = 256 px: 65,536 pixels.
+    const json job =
+        submit(client, {{"method", "optimisation"},
+                        {"content", content},
+                        {"styles", {style}},
+                        {"params", {{"size", 64}, {"style_scale", 4}, {"iterations", 2}, {"schedule", ""}}}});
+    const json failed = wait_for_job(client, job.value("id", ""), {"done", "failed"});
+    ASSERT_EQ(failed.value("state", ""), "failed") << failed.dump();
+    EXPECT_NE(failed.dump().find("5000"), std::string::npos) << failed.dump();
+}
+
 } // namespace
 } // namespace impasto::e2e
