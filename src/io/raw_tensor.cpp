@@ -98,7 +98,9 @@ std::vector<float> RawTensor::to_float() const {
     std::vector<float> values(count);
     switch (dtype) {
     case DType::Float32:
-        std::memcpy(values.data(), bytes.data(), bytes.size());
+        if (!bytes.empty()) { // as in from_float: no memcpy from a null data()
+            std::memcpy(values.data(), bytes.data(), bytes.size());
+        }
         break;
     case DType::Float16:
     case DType::BFloat16:
@@ -127,7 +129,9 @@ RawTensor RawTensor::from_float(std::vector<std::int64_t> shape, const std::vect
                           std::to_string(values.size()) + " values");
     }
     tensor.bytes.resize(values.size() * sizeof(float));
-    std::memcpy(tensor.bytes.data(), values.data(), tensor.bytes.size());
+    if (!values.empty()) { // memcpy from an empty vector's null data() is undefined even for 0 bytes
+        std::memcpy(tensor.bytes.data(), values.data(), tensor.bytes.size());
+    }
     return tensor;
 }
 
