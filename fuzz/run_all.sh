@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for SECONDS each over its committed corpus (fuzz/corpus/<target>, read only)
 # plus a working corpus in build-fuzz/corpus/<target> (what the fuzzer adds; kept between runs).
-# CI runs `fuzz/run_all.sh 30`; a real session is `fuzz/run_all.sh 600`.
+# CI runs `fuzz/run_all.sh 30` (2 min); a real session is `fuzz/run_all.sh 600` (40 min at JOBS=2).
 #
 #   fuzz/run_all.sh SECONDS [TARGET...]      JOBS=N runs N targets at a time (default 2)
 #
 # Prints per target: executions, exec/s, coverage (cov = edges, ft = features, from libFuzzer's last
-# status line), working corpus size and crashes. A crash, leak, timeout or out-of-memory leaves its
+# status line), corpus size (committed + working) and crashes. A crash, leak, timeout or out-of-memory leaves its
 # input in build-fuzz/artifacts/<target>/ and makes the script exit 1: minimise it with
 #   build-fuzz/bin/fuzz_<target> -minimize_crash=1 -runs=10000 <input>
 # and add it to fuzz/regressions/<target>/ (the unit tests replay that folder).
@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ $# -lt 1 ] || ! [[ $1 =~ ^[0-9]+$ ]]; then
-  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 fi
 seconds=$1

@@ -117,7 +117,7 @@ TEST(StyleBankNet, ShapesNamesAndParameterCount) {
         count += p.numel();
     }
     EXPECT_EQ(net->config().parameter_count(), count);
-    // The default: half width, three bank layers; a bank is ~111k parameters, the auto-encoder ~75k.
+    // The default: half width, three bank layers; a bank is ~111k parameters, the auto-encoder ~54k.
     StyleBankConfig half;
     half.styles = 5;
     EXPECT_LT(half.parameter_count() * 2, 8'000'000) << "fp16 file over 8 MB";
