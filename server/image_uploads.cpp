@@ -2,6 +2,7 @@
 // removing it, and what retention needs to know (sizes and last use).
 #include "impasto/atomic_file.h"
 #include "io/image_checks.h"
+#include "io/json_numbers.h"
 #include "io/sha256.h"
 #include "server/image_files.h"
 #include "server/image_library.h"
@@ -106,9 +107,16 @@ void ImageLibrary::scan_uploads() {
             entry.id = meta.at("id").get<std::string>();
             entry.name = meta.at("name").get<std::string>();
             entry.format = meta.at("format").get<std::string>();
-            entry.width = meta.at("width").get<int>();
-            entry.height = meta.at("height").get<int>();
-            entry.created_ms = meta.at("created_ms").get<std::int64_t>();
+            // Range-checked before the casts: a record edited behind the server's back is skipped.
+            const auto width = io::whole_number(meta.at("width"), 1, 1 << 30U);
+            const auto height = io::whole_number(meta.at("height"), 1, 1 << 30U);
+            const auto created_ms = io::whole_number(meta.at("created_ms"), 0, std::int64_t{1} << 53U);
+            if (!width || !height || !created_ms) {
+                continue;
+            }
+            entry.width = static_cast<int>(*width);
+            entry.height = static_cast<int>(*height);
+            entry.created_ms = *created_ms;
             entry.file = options_.uploads_dir / meta.at("file").get<std::string>();
             entry.source = "upload";
             if (is_safe_id(entry.id) && fs::is_regular_file(entry.file, ec) &&

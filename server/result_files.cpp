@@ -2,6 +2,7 @@
 
 #include "impasto/atomic_file.h"
 #include "impasto/error.h"
+#include "io/json_numbers.h"
 #include "io/regular_file.h"
 #include "io/sha256.h"
 #include "server/storage_error.h"
@@ -27,7 +28,7 @@ std::string read_small_file(const fs::path& file, std::size_t limit) {
 
 bool positive_int(const json& object, const char* key) {
     const auto found = object.find(key);
-    return found != object.end() && found->is_number_integer() && found->get<std::int64_t>() > 0;
+    return found != object.end() && io::whole_number(*found, 1, std::int64_t{1} << 30U).has_value();
 }
 
 // ENOSPC reaches us as an OutputError whose message quotes strerror: a full disk is not the

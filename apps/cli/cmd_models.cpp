@@ -32,19 +32,25 @@ std::int64_t parameter_count(const TensorMap& tensors) {
 std::string what_it_does(const StyleModelFile& model) {
     const nlohmann::json config = nlohmann::json::parse(model.config, nullptr, false);
     if (model.kind == StyleModelKind::Decoder) {
-        return "decoder " + config.value("level", std::string("?"));
+        const bool named = config.is_object() && config.contains("level") && config["level"].is_string();
+        return "decoder " + (named ? config["level"].get<std::string>() : std::string("?"));
     }
     std::string styles;
     for (const StyleImageRecord& style : model.card.style_images) {
         styles += (styles.empty() ? "" : ", ") + style.name;
     }
+    // Shown as written: a listing converts nothing, so a hostile file's numbers cannot overflow a cast.
+    const auto shown = [&](const char* key) {
+        return config.is_object() && config.contains(key) && config[key].is_number() ? config[key].dump()
+                                                                                    : std::string("?");
+    };
     if (model.kind == StyleModelKind::StyleBank) {
         return fmt::format("{} bank{} (width {}, {} layers each): {}", model.card.style_images.size(),
-                           model.card.style_images.size() == 1 ? "" : "s", config.value("width", 0.0),
-                           config.value("bank_layers", 0), styles);
+                           model.card.style_images.size() == 1 ? "" : "s", shown("width"), shown("bank_layers"),
+                           styles);
     }
     return fmt::format("{} style{} (width {}): {}", model.card.style_images.size(),
-                       model.card.style_images.size() == 1 ? "" : "s", config.value("width", 0.0), styles);
+                       model.card.style_images.size() == 1 ? "" : "s", shown("width"), styles);
 }
 
 void run_list(const ModelsArgs& args) {

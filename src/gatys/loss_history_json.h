@@ -1,6 +1,8 @@
 #pragma once
 // One JSON form of a loss history, shared by the sidecar, the study cache and the study report.
+#include "impasto/error.h"
 #include "impasto/stylize.h"
+#include "io/json_numbers.h"
 
 #include <nlohmann/json.hpp>
 #include <vector>
@@ -21,13 +23,18 @@ inline nlohmann::json loss_history_json(const std::vector<LossRecord>& history) 
     return out;
 }
 
-// Throws nlohmann::json::exception when an entry lacks a field.
+// Throws nlohmann::json::exception when an entry lacks a field, InputError when a count does not fit.
 inline std::vector<LossRecord> loss_history_from_json(const nlohmann::json& json) {
     std::vector<LossRecord> history;
     for (const nlohmann::json& entry : json) {
         LossRecord record;
-        record.scale_index = entry.at("scale").get<int>();
-        record.iteration = entry.at("iteration").get<int>();
+        const auto scale = io::whole_number(entry.at("scale"), 0, kMaxScheduleSteps);
+        const auto iteration = io::whole_number(entry.at("iteration"), 0, kMaxIterations);
+        if (!scale || !iteration) {
+            throw InputError("loss history: scale or iteration is not a whole number in range");
+        }
+        record.scale_index = static_cast<int>(*scale);
+        record.iteration = static_cast<int>(*iteration);
         record.losses.content = entry.at("content").get<double>();
         record.losses.style = entry.at("style").get<double>();
         record.losses.tv = entry.at("tv").get<double>();

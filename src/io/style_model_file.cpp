@@ -5,6 +5,7 @@
 #include "impasto/safetensors.h"
 #include "impasto/version.h"
 #include "io/bounded_json.h"
+#include "io/json_numbers.h"
 
 #include <algorithm>
 #include <cmath>
@@ -116,8 +117,10 @@ ModelCard card_from_json(const ojson& json) {
             card.style_images.push_back({style.value("name", ""), style.value("sha256", "")});
         }
     }
-    card.iterations = json.value("iterations", std::int64_t{0});
-    card.images_seen = json.value("images_seen", std::int64_t{0});
+    // Counts are summed over stretches, so they may pass one run's cap; 2^53 keeps them exact in any reader.
+    constexpr std::int64_t kMaxCount = std::int64_t{1} << 53U;
+    card.iterations = io::whole_field<InputError>(json, "iterations", 0, 0, kMaxCount, "model card");
+    card.images_seen = io::whole_field<InputError>(json, "images_seen", 0, 0, kMaxCount, "model card");
     card.wall_seconds = json.value("wall_seconds", 0.0);
     if (json.contains("final_losses")) {
         for (const auto& [name, value] : json.at("final_losses").items()) {
@@ -131,11 +134,12 @@ ModelCard card_from_json(const ojson& json) {
     if (json.contains("stretches")) {
         for (const auto& item : json.at("stretches")) {
             TrainingStretch stretch;
-            stretch.first_step = item.value("first_step", std::int64_t{0});
-            stretch.last_step = item.value("last_step", std::int64_t{0});
+            stretch.first_step = io::whole_field<InputError>(item, "first_step", 0, 0, kMaxCount, "model card stretch");
+            stretch.last_step = io::whole_field<InputError>(item, "last_step", 0, 0, kMaxCount, "model card stretch");
             stretch.wall_seconds = item.value("wall_seconds", 0.0);
-            stretch.crop = item.value("crop", 0);
-            stretch.batch = item.value("batch", 0);
+            stretch.crop = static_cast<int>(io::whole_field<InputError>(item, "crop", 0, 0, 1 << 20, "model card stretch"));
+            stretch.batch =
+                static_cast<int>(io::whole_field<InputError>(item, "batch", 0, 0, 1 << 20, "model card stretch"));
             stretch.learning_rate = item.value("learning_rate", 0.0);
             stretch.hardware = item.value("hardware", "");
             stretch.finished_utc = item.value("finished_utc", "");

@@ -3,6 +3,7 @@
 
 #include "impasto/error.h"
 #include "io/bounded_json.h"
+#include "io/json_numbers.h"
 #include "nn/feedforward_layers.h"
 
 #include <cmath>
@@ -55,8 +56,12 @@ TransformerNetConfig TransformerNetConfig::from_json(const std::string& json) {
     try {
         const auto parsed = parse_bounded_json(json, JsonLimits{}, "transformer net config");
         config.width = parsed.value("width", config.width);
-        config.styles = parsed.value("styles", config.styles);
-        config.residual_blocks = parsed.value("residual_blocks", config.residual_blocks);
+        // Range-checked as whole numbers before the cast; the messages below name the narrower ranges.
+        constexpr std::int64_t kAnyInt = 1 << 30U;
+        config.styles = static_cast<int>(
+            io::whole_field<InputError>(parsed, "styles", config.styles, -kAnyInt, kAnyInt, "transformer net config"));
+        config.residual_blocks = static_cast<int>(io::whole_field<InputError>(
+            parsed, "residual_blocks", config.residual_blocks, -kAnyInt, kAnyInt, "transformer net config"));
     } catch (const nlohmann::json::exception& e) {
         throw InputError(fmt::format("transformer net config: {}", e.what()));
     }

@@ -6,6 +6,7 @@
 #include "impasto/run_record.h"
 #include "impasto/version.h"
 #include "io/bounded_json.h"
+#include "io/json_numbers.h"
 #include "io/regular_file.h"
 #include "io/sha256.h"
 
@@ -73,19 +74,29 @@ std::optional<StudyRunResult> load_cached_run(const std::filesystem::path& direc
         result.image = image;
         result.cached = true;
         result.wall_seconds = json->at("wall_seconds").get<double>();
-        result.peak_memory_bytes = json->at("peak_memory_bytes").get<std::int64_t>();
-        result.width = json->at("width").get<int>();
-        result.height = json->at("height").get<int>();
-        result.iterations_done = json->at("iterations_done").get<int>();
+        // Counts are range-checked before they become ints: the record is a file anyone can edit.
+        const auto count = [](const nlohmann::json& object, const char* key, std::int64_t high) {
+            const auto number = io::whole_number(object.at(key), 0, high); // at(): a missing key is damage too
+            if (!number) {
+                throw InputError(std::string("cached run: ") + key + " is out of range");
+            }
+            return *number;
+        };
+        result.peak_memory_bytes = count(*json, "peak_memory_bytes", std::int64_t{1} << 53U);
+        result.width = static_cast<int>(count(*json, "width", kMaxImageSide));
+        result.height = static_cast<int>(count(*json, "height", kMaxImageSide));
+        result.iterations_done = static_cast<int>(count(*json, "iterations_done", kMaxIterations));
         const nlohmann::json& evaluation = json->at("evaluation");
         result.evaluation.content_loss = evaluation.at("content_loss").get<double>();
         result.evaluation.style_loss = evaluation.at("style_loss").get<double>();
-        result.evaluation.width = evaluation.at("width").get<int>();
-        result.evaluation.height = evaluation.at("height").get<int>();
+        result.evaluation.width = static_cast<int>(count(evaluation, "width", kMaxImageSide));
+        result.evaluation.height = static_cast<int>(count(evaluation, "height", kMaxImageSide));
         result.history = loss_history_from_json(json->at("history"));
         return result;
     } catch (const nlohmann::json::exception&) {
         return std::nullopt; // a damaged record: the run is simply done again
+    } catch (const InputError&) {
+        return std::nullopt; // a count out of range: damaged too
     }
 }
 
