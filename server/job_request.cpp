@@ -56,7 +56,8 @@ StudioCatalog scan_catalog(const fs::path& models_dir, Precision precision, int 
     for (const fs::path& file : files) {
         try {
             const StyleModelFile model = read_style_model(file);
-            if (model.kind == StyleModelKind::Transformer) {
+            // Both feed-forward kinds run through StyleNetwork, style weights included.
+            if (model.kind == StyleModelKind::Transformer || model.kind == StyleModelKind::StyleBank) {
                 FastModelInfo info;
                 info.name = file.stem().string();
                 info.file = file;

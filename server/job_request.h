@@ -31,7 +31,7 @@ struct StudioCatalog {
     int max_output_side = 2048;
 };
 
-// Models in `models_dir` (transformers) and decoders in `models_dir/decoders`; unreadable files are skipped.
+// Models in `models_dir` (transformer and StyleBank networks, any depth) and decoders in `models_dir/decoders`; unreadable files are skipped.
 StudioCatalog scan_catalog(const std::filesystem::path& models_dir, Precision precision, int max_output_side);
 
 struct JobRequest {
