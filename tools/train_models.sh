@@ -23,7 +23,7 @@ decoder_steps() {
   case "$1" in
     relu1_1) echo "${DECODER1_STEPS:-1}" ;;
     relu2_1) echo "${DECODER2_STEPS:-2000}" ;;
-    relu3_1) echo "${DECODER3_STEPS:-300}" ;;
+    relu3_1) echo "${DECODER3_STEPS:-1200}" ;;
     *) echo "${DECODER4_STEPS:-300}" ;;
   esac
 }
@@ -47,15 +47,18 @@ train_style() {
 
 # relu1_1 and relu2_1 (retrained): BSDS500 only, so no evaluation image is in the training data; colour jitter
 # (the default); 128 px crops, batch 8, pixel weight 10. relu1_1 is one convolution: its least-squares start over
-# 16 batches is the model (one step at a negligible rate). relu2_1 starts its last layers from relu1_1 (--tail).
-# relu3_1 and relu4_1 are still the first recipe (photos and content images, 256 px crops, batch 4).
+# 16 batches is the model (one step at a negligible rate). relu2_1 starts its last layers from relu1_1 (--tail),
+# relu3_1 from relu2_1. relu4_1 is still the first recipe (photos and content images, 256 px crops, batch 4).
 train_decoder() {
   local level="$1" ckpt="$work/decoder-$1.ckpt" out="$here/models/decoders/vgg19-$1.impasto"
   local recipe=()
   case "$level" in
     relu1_1) recipe=(--data "$shared/datasets/bsds500" --batch 8 --crop 128 --pixel-weight 10 --lr 1e-9) ;;
-    relu2_1) recipe=(--data "$shared/datasets/bsds500" --batch 8 --crop 128 --pixel-weight 10 --lr 1e-3
-                     --tail "$here/models/decoders/vgg19-relu1_1.impasto") ;;
+    relu2_1 | relu3_1)
+      local shallower=relu1_1
+      [[ $level == relu3_1 ]] && shallower=relu2_1
+      recipe=(--data "$shared/datasets/bsds500" --batch 8 --crop 128 --pixel-weight 10 --lr 1e-3
+              --tail "$here/models/decoders/vgg19-$shallower.impasto") ;;
     *) recipe=("${data[@]}" --batch 4 --crop 256) ;;
   esac
   "$impasto" train decoder --level "$level" "${recipe[@]}" -o "$out" --steps "$(decoder_steps "$level")" \
