@@ -1,6 +1,6 @@
 // StyleBank model files: the "stylebank" kind of the .impasto format (see stylebank.h).
 #include "impasto/error.h"
-#include "io/bounded_json.h"
+#include "nn/model_style_names.h"
 #include "nn/stylebank.h"
 
 #include <fmt/format.h>
@@ -29,23 +29,7 @@ StyleBankNet load_stylebank_net(const StyleModelFile& file, std::vector<std::str
         throw InputError(fmt::format("the model is a {}, not a stylebank network", to_string(file.kind)));
     }
     const StyleBankConfig config = StyleBankConfig::from_json(file.config);
-    std::vector<std::string> names;
-    try {
-        const auto json = parse_bounded_json(file.config, JsonLimits{}, "stylebank config");
-        if (json.contains("style_names")) {
-            names = json.at("style_names").get<std::vector<std::string>>();
-        }
-    } catch (const nlohmann::json::exception& e) {
-        throw InputError(fmt::format("stylebank config: style_names: {}", e.what()));
-    }
-    for (auto i = static_cast<int>(names.size()); i < config.styles; ++i) {
-        const auto& images = file.card.style_images;
-        names.push_back(i < static_cast<int>(images.size()) && !images[i].name.empty() ? images[i].name
-                                                                                       : fmt::format("style{}", i));
-    }
-    if (static_cast<int>(names.size()) != config.styles) {
-        throw InputError(fmt::format("stylebank config: {} style_names for {} styles", names.size(), config.styles));
-    }
+    std::vector<std::string> names = model_style_names(file, config.styles, "stylebank config");
     // The config comes from the file: it must not make us allocate more than the file holds.
     std::int64_t stored = 0;
     for (const auto& [name, tensor] : file.tensors) {

@@ -5,6 +5,7 @@
 #include "io/bounded_json.h"
 #include "io/json_numbers.h"
 #include "nn/feedforward_layers.h"
+#include "nn/model_style_names.h"
 
 #include <cmath>
 #include <fmt/format.h>
@@ -232,25 +233,7 @@ TransformerNet load_transformer_net(const StyleModelFile& file, std::vector<std:
         throw InputError(fmt::format("the model is a {}, not a transformer network", to_string(file.kind)));
     }
     const TransformerNetConfig config = TransformerNetConfig::from_json(file.config);
-    std::vector<std::string> names;
-    try {
-        const auto json = parse_bounded_json(file.config, JsonLimits{}, "transformer net config");
-        if (json.contains("style_names")) {
-            names = json.at("style_names").get<std::vector<std::string>>();
-        }
-    } catch (const nlohmann::json::exception& e) {
-        throw InputError(fmt::format("transformer net config: style_names: {}", e.what()));
-    }
-    // Older or hand-made files may lack names: fall back to the card, then to "style<i>".
-    for (auto i = static_cast<int>(names.size()); i < config.styles; ++i) {
-        const auto& images = file.card.style_images;
-        names.push_back(i < static_cast<int>(images.size()) && !images[i].name.empty() ? images[i].name
-                                                                                       : fmt::format("style{}", i));
-    }
-    if (static_cast<int>(names.size()) != config.styles) {
-        throw InputError(
-            fmt::format("transformer net config: {} style_names for {} styles", names.size(), config.styles));
-    }
+    std::vector<std::string> names = model_style_names(file, config.styles, "transformer net config");
     TransformerNet net(config);
     net->import_tensors(file.tensors);
     net->eval();
