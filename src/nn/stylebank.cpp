@@ -3,6 +3,7 @@
 
 #include "impasto/error.h"
 #include "io/bounded_json.h"
+#include "io/json_numbers.h"
 #include "nn/transformer_net.h" // raw_to_tensor, tensor_to_raw
 
 #include <cmath>
@@ -105,20 +106,6 @@ void require_config(bool ok, const std::string& field, const std::string& value,
     }
 }
 
-// A whole number in 1..high, checked before it becomes an int: nlohmann's get<int> would cast a
-// fraction down (2.5 styles -> 2) and a huge float with undefined behaviour.
-int count_field(const nlohmann::json& config, const char* key, int fallback, int high) {
-    if (!config.contains(key)) {
-        return fallback;
-    }
-    const nlohmann::json& value = config.at(key);
-    if (!value.is_number_integer() || value.get<std::int64_t>() < 1 || value.get<std::int64_t>() > high) {
-        throw InputError(fmt::format("stylebank config: {} = {} is out of range; allowed: a whole number 1..{}", key,
-                                     value.dump(), high));
-    }
-    return static_cast<int>(value.get<std::int64_t>());
-}
-
 // Weights normalised to sum 1; empty = style 0 alone.
 std::vector<double> normalised_weights(const std::vector<double>& weights, int styles) {
     if (weights.empty()) {
@@ -169,8 +156,10 @@ StyleBankConfig StyleBankConfig::from_json(const std::string& json) {
             throw InputError("stylebank config: not a JSON object");
         }
         config.width = parsed.value("width", config.width);
-        config.styles = count_field(parsed, "styles", config.styles, kMaxStyleBankStyles);
-        config.bank_layers = count_field(parsed, "bank_layers", config.bank_layers, kMaxBankLayers);
+        config.styles = static_cast<int>(
+            io::whole_field<InputError>(parsed, "styles", config.styles, 1, kMaxStyleBankStyles, "stylebank config"));
+        config.bank_layers = static_cast<int>(io::whole_field<InputError>(parsed, "bank_layers", config.bank_layers, 1,
+                                                                          kMaxBankLayers, "stylebank config"));
         config.validate();
     } catch (const nlohmann::json::exception& e) {
         throw InputError(fmt::format("stylebank config: {}", e.what()));
