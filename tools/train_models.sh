@@ -24,7 +24,7 @@ decoder_steps() {
     relu1_1) echo "${DECODER1_STEPS:-1}" ;;
     relu2_1) echo "${DECODER2_STEPS:-2000}" ;;
     relu3_1) echo "${DECODER3_STEPS:-1200}" ;;
-    *) echo "${DECODER4_STEPS:-300}" ;;
+    *) echo "${DECODER4_STEPS:-4000}" ;;
   esac
 }
 
@@ -48,21 +48,29 @@ train_style() {
 # relu1_1 and relu2_1 (retrained): BSDS500 only, so no evaluation image is in the training data; colour jitter
 # (the default); 128 px crops, batch 8, pixel weight 10. relu1_1 is one convolution: its least-squares start over
 # 16 batches is the model (one step at a negligible rate). relu2_1 starts its last layers from relu1_1 (--tail),
-# relu3_1 from relu2_1. relu4_1 is still the first recipe (photos and content images, 256 px crops, batch 4).
+# relu3_1 from relu2_1, relu4_1 from relu3_1 (the committed relu3_1, after its second stretch). relu3_1 then has
+# a second stretch (--init, to 2400 steps in all, lr 5e-4): the committed model is where each stretch resumes.
 train_decoder() {
   local level="$1" ckpt="$work/decoder-$1.ckpt" out="$here/models/decoders/vgg19-$1.impasto"
   local recipe=()
   case "$level" in
     relu1_1) recipe=(--data "$shared/datasets/bsds500" --batch 8 --crop 128 --pixel-weight 10 --lr 1e-9) ;;
-    relu2_1 | relu3_1)
+    relu2_1 | relu3_1 | relu4_1)
       local shallower=relu1_1
       [[ $level == relu3_1 ]] && shallower=relu2_1
+      [[ $level == relu4_1 ]] && shallower=relu3_1
       recipe=(--data "$shared/datasets/bsds500" --batch 8 --crop 128 --pixel-weight 10 --lr 1e-3
               --tail "$here/models/decoders/vgg19-$shallower.impasto") ;;
-    *) recipe=("${data[@]}" --batch 4 --crop 256) ;;
+    *) recipe=(--data "$shared/datasets/bsds500" --batch 8 --crop 128 --pixel-weight 10 --lr 1e-3) ;;
   esac
   "$impasto" train decoder --level "$level" "${recipe[@]}" -o "$out" --steps "$(decoder_steps "$level")" \
     --checkpoint "$ckpt" --checkpoint-every 50 --threads "$threads" $(resume_flag "$ckpt")
+  if [[ $level == relu3_1 ]]; then
+    "$impasto" train decoder --level relu3_1 --data "$shared/datasets/bsds500" --batch 8 --crop 128 \
+      --pixel-weight 10 --lr 5e-4 --init "$out" -o "$out" --steps "${DECODER3_TOTAL_STEPS:-2400}" \
+      --checkpoint "$work/decoder-relu3_1-stretch2.ckpt" --checkpoint-every 50 --threads "$threads" \
+      $(resume_flag "$work/decoder-relu3_1-stretch2.ckpt")
+  fi
 }
 
 for level in $decoder_levels; do
