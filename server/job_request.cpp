@@ -77,6 +77,7 @@ StudioCatalog scan_catalog(const fs::path& models_dir, Precision precision, int 
         }
     }
     std::sort(catalog.decoder_levels.begin(), catalog.decoder_levels.end());
+    catalog.examples = load_model_examples(models_dir / "examples");
     return catalog;
 }
 
@@ -85,15 +86,36 @@ json defaults_json(const StudioCatalog& catalog) {
     for (const std::string& preset : preset_names()) {
         presets[preset] = method_defaults(JobMethod::Optimisation, catalog, preset);
     }
+    // An example is offered only for what this server offers: a model it has, one of that model's
+    // styles, a transform its decoders can run. A model without one gets an empty list.
     json models = json::array();
     for (const FastModelInfo& model : catalog.models) {
-        models.push_back({{"name", model.name}, {"styles", model.styles}});
+        json examples = json::array();
+        for (const std::string& style : model.styles) {
+            for (const ModelExample& example : catalog.examples.items) {
+                if (example.method == "fast" && example.model == model.name && example.style == style) {
+                    examples.push_back(example_json(example));
+                    break;
+                }
+            }
+        }
+        models.push_back({{"name", model.name}, {"styles", model.styles}, {"examples", examples}});
     }
+    auto method_examples = [&catalog](const char* method) {
+        json examples = json::array();
+        for (const ModelExample& example : catalog.examples.items) {
+            if (example.method == method) {
+                examples.push_back(example_json(example));
+            }
+        }
+        return examples;
+    };
     return {{"optimisation",
              {{"available", true},
               {"parameters", param_spec_list(JobMethod::Optimisation)},
               {"defaults", method_defaults(JobMethod::Optimisation, catalog)},
-              {"presets", presets}}},
+              {"presets", presets},
+              {"examples", method_examples("optimisation")}}},
             {"fast",
              {{"available", !catalog.models.empty()},
               {"parameters", param_spec_list(JobMethod::Fast)},
@@ -103,7 +125,8 @@ json defaults_json(const StudioCatalog& catalog) {
              {{"available", !catalog.decoder_levels.empty()},
               {"parameters", param_spec_list(JobMethod::Arbitrary)},
               {"defaults", method_defaults(JobMethod::Arbitrary, catalog)},
-              {"levels", catalog.decoder_levels}}},
+              {"levels", catalog.decoder_levels},
+              {"examples", catalog.decoder_levels.empty() ? json::array() : method_examples("arbitrary")}}},
             {"max_output_side", catalog.max_output_side}};
 }
 
@@ -294,6 +317,7 @@ FastStylizeOptions to_fast_options(const json& params) {
     FastStylizeOptions o;
     o.style_weights = params.at("style_weights").get<std::vector<double>>();
     o.size = params.at("size").get<int>();
+    o.work_size = params.value("work_size", 0); // stored before work_size existed: run at the output size, as then
     o.color = parse_color(params.at("color").get<std::string>());
     o.precision = parse_precision(params.at("precision").get<std::string>());
     return o;
@@ -305,6 +329,7 @@ ArbitraryOptions to_arbitrary_options(const json& params) {
     o.alpha = params.at("alpha").get<double>();
     o.levels = params.at("levels").get<std::vector<std::string>>();
     o.size = params.at("size").get<int>();
+    o.work_size = params.value("work_size", 0); // stored before work_size existed: run at the output size, as then
     o.style_size = params.at("style_size").get<int>();
     o.color = parse_color(params.at("color").get<std::string>());
     o.precision = parse_precision(params.at("precision").get<std::string>());

@@ -5,6 +5,7 @@
 #include "impasto/arbitrary_style.h"
 #include "impasto/fast_style.h"
 #include "impasto/stylize_options.h"
+#include "server/model_examples.h"
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -29,9 +30,11 @@ struct StudioCatalog {
     std::vector<std::string> decoder_levels; // empty: arbitrary style is unavailable
     Precision precision = Precision::Fp32;   // the server's resolved default
     int max_output_side = 2048;
+    ModelExamples examples; // the method tabs' pictures, from models_dir/examples
 };
 
-// Models in `models_dir` (transformer and StyleBank networks, any depth) and decoders in `models_dir/decoders`; unreadable files are skipped.
+// Models in `models_dir` (transformer and StyleBank networks, any depth), decoders in
+// `models_dir/decoders` and examples in `models_dir/examples`; unreadable files are skipped.
 StudioCatalog scan_catalog(const std::filesystem::path& models_dir, Precision precision, int max_output_side);
 
 struct JobRequest {

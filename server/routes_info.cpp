@@ -1,8 +1,10 @@
-// GET /api/info, GET /api/defaults, and the page itself (compiled in: nothing is read from disk).
+// GET /api/info, GET /api/defaults, GET /api/examples/{file} (the method tabs' pictures, read at
+// start), and the page itself (compiled in). No route here reads the disk.
 #include "impasto/device.h"
 #include "impasto/version.h"
 #include "server/http_util.h"
 #include "server/routes.h"
+#include "server/studio_error.h"
 #include "server/web_assets.h"
 
 namespace impasto::studio {
@@ -37,6 +39,25 @@ void add_info_routes(httplib::Server& server, StudioContext& context) {
                }));
     server.Get("/api/defaults", guarded([&context](const httplib::Request&, httplib::Response& res) {
                    send_json(res, 200, defaults_json(context.catalog));
+               }));
+    // The name is looked up in the table loaded at start; it is never made into a path.
+    server.Get(std::string("/api/examples/") + kExampleFilePattern,
+               guarded([&context](const httplib::Request& req, httplib::Response& res) {
+                   const ModelExample* example = context.catalog.examples.find(req.matches[1]);
+                   if (example == nullptr) {
+                       throw StudioError(404, "not_found", "no such example");
+                   }
+                   // /api/defaults names each with ?v= of its bytes, so that URL may be kept for good;
+                   // without it (or with an old one) the browser asks again.
+                   const bool versioned = req.get_param_value("v") == example->version;
+                   res.set_header("Cache-Control", versioned ? "private, max-age=31536000, immutable" : "no-cache");
+                   const std::string etag = "\"" + example->version + "\"";
+                   res.set_header("ETag", etag);
+                   if (req.get_header_value("If-None-Match") == etag) {
+                       res.status = 304;
+                       return;
+                   }
+                   res.set_content(example->jpeg, "image/jpeg");
                }));
 }
 

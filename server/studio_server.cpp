@@ -184,6 +184,11 @@ int StudioServer::start() {
                                       options.host, options.port));
     }
     s.access = std::make_unique<StudioAccess>(options.token, s.port);
+    if (s.log) {
+        for (const std::string& why : s.catalog.examples.skipped) {
+            s.log("model example left out: " + why);
+        }
+    }
     s.storage.start(); // retention runs once before the first request, then every few minutes
     s.runner.start();
     s.listener = std::thread([&http] { http.listen_after_bind(); });

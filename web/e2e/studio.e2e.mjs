@@ -129,6 +129,9 @@ async function main() {
   check(defaultsSize === String(defaults.optimisation.defaults.size), `size field shows ${defaultsSize}, not the default`);
   log(`page ready; optimisation default size ${defaultsSize}`);
 
+  // 1b. The method tabs and the fast models show their examples, as /api/defaults names them.
+  await checkExamples(page, defaults);
+
   // 2. Upload the photo and the painting through the page's file inputs.
   await page.getByTestId("content-file").setInputFiles(contentFile);
   await page.waitForSelector('[data-testid="content-option"].selected');
@@ -264,6 +267,54 @@ async function main() {
   check(!(await page.evaluate(() => window.__inlineRan === true)), "an inline script ran: the CSP is not enforced");
   check(problems.some((p) => /CSP violation|Content Security Policy/.test(p)), "a CSP violation went unnoticed");
   log("passed");
+}
+
+// Each tab of a method with examples shows one, loaded and with alt text; the fast method's picker
+// shows every model's, and a model chosen there is chosen in the form, its styles' examples shown.
+// Without examples (none made) there is no picture and nothing to load.
+async function checkExamples(page, defaults) {
+  const models = defaults.fast.models ?? [];
+  const withExamples = {
+    optimisation: (defaults.optimisation.examples ?? []).length > 0,
+    fast: defaults.fast.available && models.some((m) => (m.examples ?? []).length > 0),
+    arbitrary: defaults.arbitrary.available && (defaults.arbitrary.examples ?? []).length > 0,
+  };
+  const loaded = async () =>
+    page.waitForFunction(() =>
+      [...document.querySelectorAll('img[data-testid="example-image"]')].every((img) => img.complete && img.naturalWidth > 0),
+    );
+  await loaded();
+  for (const [method, expected] of Object.entries(withExamples)) {
+    const images = page.getByTestId(`method-${method}`).locator("img");
+    check((await images.count()) === (expected ? 1 : 0), `the ${method} tab should ${expected ? "" : "not "}show an example`);
+    if (!expected) continue;
+    const src = new URL(await images.getAttribute("src"), page.url()).pathname;
+    check(src.startsWith("/api/examples/"), `the ${method} tab's example comes from ${src}`);
+    check(((await images.getAttribute("alt")) ?? "").length > 10, `the ${method} tab's example has no alt text`);
+  }
+  if (!withExamples.fast) {
+    log("no fast-model examples on this server; the tabs show none");
+    return;
+  }
+  await page.getByTestId("method-fast").click();
+  await page.getByTestId("model-picker").waitFor();
+  check((await page.getByTestId("model-choice").count()) === models.length, "the picker does not list every fast model");
+  // The model with the most examples (a StyleBank or multi-style one), chosen from the picker.
+  const model = [...models].sort((a, b) => (b.examples ?? []).length - (a.examples ?? []).length)[0];
+  await page.locator(`[data-testid="model-choice"][data-model="${model.name}"]`).click();
+  await page.waitForSelector(`[data-testid="model-choice"][data-model="${model.name}"].selected`);
+  check((await page.getByTestId("param-model").inputValue()) === model.name, `choosing ${model.name} in the picker did not set the model`);
+  if (model.examples.length > 1) {
+    const shown = await page.getByTestId("examples-fast").locator("figure").count();
+    check(shown === model.examples.length, `${model.name}: ${shown} style examples shown, ${model.examples.length} offered`);
+  }
+  const tabSrc = await page.getByTestId("method-fast").locator("img").getAttribute("src");
+  check(tabSrc === model.examples[0].url, `the fast tab does not show ${model.name}'s example: ${tabSrc}`);
+  await loaded();
+  await shot(page, "studio-examples.png");
+  await page.getByTestId("method-optimisation").click();
+  await page.getByTestId("param-preset").waitFor();
+  log(`examples: tabs ${Object.keys(withExamples).filter((m) => withExamples[m]).join(", ")}; ${models.length} models in the picker`);
 }
 
 function check(condition, message) {

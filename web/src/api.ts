@@ -133,9 +133,20 @@ export interface ParamSpec {
   choices?: string[];
 }
 
+// A small picture of what a model, style or transform does to one sample photo, made by
+// tools/make_model_examples.sh; `url` changes with the picture, so the browser may keep it.
+export interface ModelExample {
+  style: string;
+  url: string;
+  width: number;
+  height: number;
+  transform?: string; // arbitrary: "adain" or "wct"
+}
+
 export interface FastModel {
   name: string;
   styles: string[];
+  examples?: ModelExample[]; // one per style that has one, in the order of `styles`
 }
 
 export interface MethodDefaults {
@@ -145,6 +156,7 @@ export interface MethodDefaults {
   presets?: Record<string, Record<string, ParamValue>>; // optimisation: each preset's defaults
   models?: FastModel[]; // fast: the installed networks
   levels?: string[]; // arbitrary: the installed decoder levels
+  examples?: ModelExample[]; // optimisation and arbitrary: the method's examples (fast: per model)
 }
 
 export interface Defaults {

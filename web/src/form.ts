@@ -4,6 +4,7 @@
 import { api } from "./api.js";
 import type { Defaults, Job, JobSubmission, Method, MethodDefaults, ParamValue } from "./api.js";
 import { h, replaceChildren } from "./dom.js";
+import { exampleStrip, modelPicker, tabExample } from "./examples.js";
 import { ImagePicker } from "./images.js";
 import { showError, showInfo } from "./notices.js";
 import { createParamField, sameValue } from "./params.js";
@@ -33,12 +34,14 @@ const ADVANCED = new Set([
 export class JobForm {
   readonly element: HTMLElement;
   private method: Method = "optimisation";
+  private fastModel = ""; // the fast model chosen last, whose example the fast tab shows
   private fields = new Map<string, ParamField>();
   private parent: Job | null = null;
   private readonly methodTabs = h("div", { class: "method-tabs", role: "radiogroup", "aria-label": "Method" });
   private readonly paramsBox = h("div", { class: "params", "data-testid": "params" });
   private readonly parentBanner = h("div", { class: "parent-banner", "data-testid": "rerun-banner", hidden: true });
   private readonly methodNote = h("p", { class: "method-note", "data-testid": "method-note" });
+  private readonly exampleBox = h("div", { class: "example-box" }); // the method's examples, the fast models' picker
   private readonly startButton = h(
     "button",
     { type: "submit", class: "primary", "data-testid": "start-job" },
@@ -55,7 +58,7 @@ export class JobForm {
       "form",
       { class: "job-form", "data-testid": "job-form", novalidate: true },
       this.parentBanner,
-      h("fieldset", { class: "method-fieldset" }, h("legend", {}, "Method"), this.methodTabs, this.methodNote),
+      h("fieldset", { class: "method-fieldset" }, h("legend", {}, "Method"), this.methodTabs, this.methodNote, this.exampleBox),
       images.contentSection,
       images.styleSection,
       h("fieldset", { class: "params-fieldset" }, h("legend", {}, "Parameters"), this.paramsBox),
@@ -87,35 +90,46 @@ export class JobForm {
   setMethod(method: Method, values?: Record<string, ParamValue>): void {
     this.method = method;
     const spec = this.spec(method);
-    replaceChildren(
-      this.methodTabs,
-      METHODS.map((m) => {
-        const available = this.spec(m.method).available;
-        const button = h(
-          "button",
-          {
-            type: "button",
-            role: "radio",
-            class: `method-tab${m.method === method ? " active" : ""}`,
-            "aria-checked": m.method === method ? "true" : "false",
-            "data-testid": `method-${m.method}`,
-            disabled: !available,
-            title: available ? m.blurb : unavailableReason(m.method),
-            onclick: () => this.setMethod(m.method),
-          },
-          h("span", { class: "method-title" }, m.title),
-          h("span", { class: "method-blurb" }, available ? m.blurb : unavailableReason(m.method)),
-        );
-        return button;
-      }),
-    );
     this.methodNote.textContent =
       method === "fast" ? "The network holds its styles: choose a model below; no style image is needed." : "";
     this.images.styleSection.hidden = method === "fast";
     this.images.setMultipleStyles(method !== "fast");
     this.buildFields(values);
+    this.renderTabs();
     this.updateReadiness();
     if (!spec.available) this.methodNote.textContent = unavailableReason(method);
+  }
+
+  // Each tab shows an example of its method: for the fast one, of the model chosen (or last chosen).
+  private renderTabs(): void {
+    if (this.method === "fast") this.fastModel = String(this.fields.get("model")?.get().value ?? "");
+    replaceChildren(
+      this.methodTabs,
+      METHODS.map((m) => {
+        const available = this.spec(m.method).available;
+        const example = available ? tabExample(this.defaults, m.method, this.fastModel) : null;
+        return h(
+          "button",
+          {
+            type: "button",
+            role: "radio",
+            class: `method-tab${m.method === this.method ? " active" : ""}`,
+            "aria-checked": m.method === this.method ? "true" : "false",
+            "data-testid": `method-${m.method}`,
+            disabled: !available,
+            title: available ? m.blurb : unavailableReason(m.method),
+            onclick: () => this.setMethod(m.method),
+          },
+          example,
+          h(
+            "span",
+            { class: "method-text" },
+            h("span", { class: "method-title" }, m.title),
+            h("span", { class: "method-blurb" }, available ? m.blurb : unavailableReason(m.method)),
+          ),
+        );
+      }),
+    );
   }
 
   private buildFields(values?: Record<string, ParamValue>): void {
@@ -135,6 +149,7 @@ export class JobForm {
       (ADVANCED.has(param.name) ? advanced : basic).push(field.element);
     }
     const extra = this.methodExtras();
+    replaceChildren(this.exampleBox, this.methodExamples(String(start["model"] ?? "")));
     replaceChildren(
       this.paramsBox,
       h("div", { class: "field-grid" }, basic),
@@ -150,7 +165,7 @@ export class JobForm {
     );
   }
 
-  // What the method can use on this server: the fast models' styles, the decoder levels.
+  // What the method can use on this server: the chosen model's styles, the decoder levels.
   private methodExtras(): HTMLElement | null {
     const spec = this.spec(this.method);
     if (this.method === "fast") {
@@ -165,6 +180,28 @@ export class JobForm {
     return null;
   }
 
+  // Under the tabs: the fast models with their examples and the chosen one's per style; the other
+  // methods' examples. A single picture is left out where a tab or button shows it already.
+  private methodExamples(model: string): (HTMLElement | null)[] {
+    const spec = this.spec(this.method);
+    if (!spec.available) return [];
+    if (this.method === "fast") {
+      const models = spec.models ?? [];
+      const examples = models.find((m) => m.name === model)?.examples ?? [];
+      return [
+        modelPicker(models, model, (chosen) => this.chooseModel(chosen)),
+        examples.length > 1 ? exampleStrip("fast", examples, model) : null,
+      ];
+    }
+    const examples = spec.examples ?? [];
+    return [examples.length > 1 ? exampleStrip(this.method, examples) : null];
+  }
+
+  private chooseModel(name: string): void {
+    this.fields.get("model")?.set(name);
+    this.fieldChanged("model");
+  }
+
   private fieldChanged(name: string): void {
     if (this.method === "optimisation" && name === "preset") {
       const preset = this.fields.get("preset")?.get().value;
@@ -174,6 +211,7 @@ export class JobForm {
     } else if (this.method === "fast" && name === "model") {
       const current = this.currentValues();
       this.buildFields(current);
+      this.renderTabs();
     }
     this.updateReadiness();
   }

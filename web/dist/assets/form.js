@@ -3,6 +3,7 @@
 // chosen preset, for optimisation) are sent, so the server's label names what was changed.
 import { api } from "./api.js";
 import { h, replaceChildren } from "./dom.js";
+import { exampleStrip, modelPicker, tabExample } from "./examples.js";
 import { ImagePicker } from "./images.js";
 import { showError, showInfo } from "./notices.js";
 import { createParamField, sameValue } from "./params.js";
@@ -31,15 +32,17 @@ export class JobForm {
         this.images = images;
         this.onSubmitted = onSubmitted;
         this.method = "optimisation";
+        this.fastModel = ""; // the fast model chosen last, whose example the fast tab shows
         this.fields = new Map();
         this.parent = null;
         this.methodTabs = h("div", { class: "method-tabs", role: "radiogroup", "aria-label": "Method" });
         this.paramsBox = h("div", { class: "params", "data-testid": "params" });
         this.parentBanner = h("div", { class: "parent-banner", "data-testid": "rerun-banner", hidden: true });
         this.methodNote = h("p", { class: "method-note", "data-testid": "method-note" });
+        this.exampleBox = h("div", { class: "example-box" }); // the method's examples, the fast models' picker
         this.startButton = h("button", { type: "submit", class: "primary", "data-testid": "start-job" }, "Start");
         this.readiness = h("span", { class: "readiness muted", "data-testid": "start-hint" });
-        const form = h("form", { class: "job-form", "data-testid": "job-form", novalidate: true }, this.parentBanner, h("fieldset", { class: "method-fieldset" }, h("legend", {}, "Method"), this.methodTabs, this.methodNote), images.contentSection, images.styleSection, h("fieldset", { class: "params-fieldset" }, h("legend", {}, "Parameters"), this.paramsBox), h("div", { class: "form-actions" }, this.startButton, this.readiness));
+        const form = h("form", { class: "job-form", "data-testid": "job-form", novalidate: true }, this.parentBanner, h("fieldset", { class: "method-fieldset" }, h("legend", {}, "Method"), this.methodTabs, this.methodNote, this.exampleBox), images.contentSection, images.styleSection, h("fieldset", { class: "params-fieldset" }, h("legend", {}, "Parameters"), this.paramsBox), h("div", { class: "form-actions" }, this.startButton, this.readiness));
         form.addEventListener("submit", (event) => {
             event.preventDefault();
             void this.submit();
@@ -63,28 +66,34 @@ export class JobForm {
     setMethod(method, values) {
         this.method = method;
         const spec = this.spec(method);
-        replaceChildren(this.methodTabs, METHODS.map((m) => {
-            const available = this.spec(m.method).available;
-            const button = h("button", {
-                type: "button",
-                role: "radio",
-                class: `method-tab${m.method === method ? " active" : ""}`,
-                "aria-checked": m.method === method ? "true" : "false",
-                "data-testid": `method-${m.method}`,
-                disabled: !available,
-                title: available ? m.blurb : unavailableReason(m.method),
-                onclick: () => this.setMethod(m.method),
-            }, h("span", { class: "method-title" }, m.title), h("span", { class: "method-blurb" }, available ? m.blurb : unavailableReason(m.method)));
-            return button;
-        }));
         this.methodNote.textContent =
             method === "fast" ? "The network holds its styles: choose a model below; no style image is needed." : "";
         this.images.styleSection.hidden = method === "fast";
         this.images.setMultipleStyles(method !== "fast");
         this.buildFields(values);
+        this.renderTabs();
         this.updateReadiness();
         if (!spec.available)
             this.methodNote.textContent = unavailableReason(method);
+    }
+    // Each tab shows an example of its method: for the fast one, of the model chosen (or last chosen).
+    renderTabs() {
+        if (this.method === "fast")
+            this.fastModel = String(this.fields.get("model")?.get().value ?? "");
+        replaceChildren(this.methodTabs, METHODS.map((m) => {
+            const available = this.spec(m.method).available;
+            const example = available ? tabExample(this.defaults, m.method, this.fastModel) : null;
+            return h("button", {
+                type: "button",
+                role: "radio",
+                class: `method-tab${m.method === this.method ? " active" : ""}`,
+                "aria-checked": m.method === this.method ? "true" : "false",
+                "data-testid": `method-${m.method}`,
+                disabled: !available,
+                title: available ? m.blurb : unavailableReason(m.method),
+                onclick: () => this.setMethod(m.method),
+            }, example, h("span", { class: "method-text" }, h("span", { class: "method-title" }, m.title), h("span", { class: "method-blurb" }, available ? m.blurb : unavailableReason(m.method))));
+        }));
     }
     buildFields(values) {
         const spec = this.spec(this.method);
@@ -105,11 +114,12 @@ export class JobForm {
             (ADVANCED.has(param.name) ? advanced : basic).push(field.element);
         }
         const extra = this.methodExtras();
+        replaceChildren(this.exampleBox, this.methodExamples(String(start["model"] ?? "")));
         replaceChildren(this.paramsBox, h("div", { class: "field-grid" }, basic), extra, advanced.length
             ? h("details", { class: "more-params", "data-testid": "more-params" }, h("summary", {}, `More parameters (${advanced.length})`), h("div", { class: "field-grid" }, advanced))
             : null);
     }
-    // What the method can use on this server: the fast models' styles, the decoder levels.
+    // What the method can use on this server: the chosen model's styles, the decoder levels.
     methodExtras() {
         const spec = this.spec(this.method);
         if (this.method === "fast") {
@@ -124,6 +134,27 @@ export class JobForm {
         }
         return null;
     }
+    // Under the tabs: the fast models with their examples and the chosen one's per style; the other
+    // methods' examples. A single picture is left out where a tab or button shows it already.
+    methodExamples(model) {
+        const spec = this.spec(this.method);
+        if (!spec.available)
+            return [];
+        if (this.method === "fast") {
+            const models = spec.models ?? [];
+            const examples = models.find((m) => m.name === model)?.examples ?? [];
+            return [
+                modelPicker(models, model, (chosen) => this.chooseModel(chosen)),
+                examples.length > 1 ? exampleStrip("fast", examples, model) : null,
+            ];
+        }
+        const examples = spec.examples ?? [];
+        return [examples.length > 1 ? exampleStrip(this.method, examples) : null];
+    }
+    chooseModel(name) {
+        this.fields.get("model")?.set(name);
+        this.fieldChanged("model");
+    }
     fieldChanged(name) {
         if (this.method === "optimisation" && name === "preset") {
             const preset = this.fields.get("preset")?.get().value;
@@ -134,6 +165,7 @@ export class JobForm {
         else if (this.method === "fast" && name === "model") {
             const current = this.currentValues();
             this.buildFields(current);
+            this.renderTabs();
         }
         this.updateReadiness();
     }
