@@ -174,6 +174,19 @@ void style_model_seeds(const fs::path& corpus) {
     model.card = {};
     impasto::write_style_model(scratch, model, DType::Float32);
     write(corpus / "style_model" / "seed-decoder", impasto::read_file_bytes(scratch));
+    // A measured card (`impasto models measure`), so that mutations reach the quality record's reader.
+    impasto::ModelQuality quality;
+    quality.figures = {{"reconstruction_psnr_db", 32.5}, {"reconstruction_psnr_db_worst", 22.75}};
+    quality.styles = {{"starry_night", {{"style_loss_ratio", 6.25}}}};
+    quality.rows = {{"kodim01.png", "content", "", false, {{"psnr_db", 33.5}, {"edge_ratio", 0.875}}}};
+    quality.evaluation = "seed";
+    quality.size = 512;
+    quality.wall_seconds = 1.5;
+    quality.tensors_sha256 = impasto::tensors_sha256(model.tensors);
+    quality.impasto_version = "0.1.0";
+    model.card.quality = quality;
+    impasto::write_style_model(scratch, model, DType::Float32);
+    write(corpus / "style_model" / "seed-decoder-quality", impasto::read_file_bytes(scratch));
     fs::remove(scratch);
 }
 

@@ -7,9 +7,11 @@
 // always has "kind"), "card" (JSON object, the ModelCard fields below).
 #include "impasto/raw_tensor.h"
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,7 +24,7 @@ enum class StyleModelKind {
     Decoder,     // a VGG19 decoder inverting one relu layer (arbitrary style: AdaIN / WCT)
     StyleBank    // Chen et al. 2017: a shared auto-encoder and one filter bank per style
 };
-const char* to_string(StyleModelKind kind); // "transformer", "decoder", "stylebank"
+const char* to_string(StyleModelKind kind);                     // "transformer", "decoder", "stylebank"
 StyleModelKind parse_style_model_kind(const std::string& text); // throws ConfigError
 
 struct StyleImageRecord {
@@ -43,22 +45,65 @@ struct TrainingStretch {
     std::string finished_utc;
 };
 
+// How well a model does, measured after training by `impasto models measure` (see model_measure.h)
+// on images it names, so that a figure can be reproduced and compared across models and versions.
+// Figure names are lower_snake_case ("reconstruction_psnr_db", "style_loss_ratio"); values are finite.
+using QualityFigures = std::map<std::string, double>;
+
+// One evaluation image (decoders), or one style on one photo (transformer, stylebank).
+struct QualityRow {
+    std::string image;             // the file's name ("kodim07.png")
+    std::string group;             // the name of its folder ("content", "style")
+    std::string style;             // style models: the style's name; empty for decoders
+    bool seen_in_training = false; // the image lies in a folder the model was trained on
+    QualityFigures figures;
+};
+
+struct StyleQuality {
+    std::string name;       // as in the card's style_images
+    QualityFigures figures; // summary over the photos, for this style
+};
+
+struct ModelQuality {
+    QualityFigures figures;           // the summary (over every style for a multi-style model)
+    std::vector<StyleQuality> styles; // style models: one per style, in style order
+    std::vector<QualityRow> rows;     // every measurement the summary is made of
+    std::string evaluation;           // the evaluation set in words: "8 style + 13 content images at 512 px ..."
+    std::string reference;            // style models: what the ratios are relative to
+    std::string worst;                // the row with the worst figure, in words
+    int size = 0;                     // long side, in px, the images were measured at
+    std::string precision;            // of the networks ("bf16"); the scorer is always fp32
+    std::string hardware;
+    double wall_seconds = 0;    // the measurement's own time
+    std::string tensors_sha256; // of the tensors measured (tensors_sha256()): tells when figures are stale
+    std::string measured_utc;   // ISO 8601
+    std::string impasto_version;
+};
+
+// Bounds a card's quality record must keep, on write and on read.
+inline constexpr std::size_t kMaxQualityFigures = 64; // per map
+inline constexpr std::size_t kMaxQualityStyles = 256; // styles of one model
+inline constexpr std::size_t kMaxQualityRows = 2048;  // styles x photos, or decoder images
+inline constexpr std::size_t kMaxQualityName = 64;    // figure names
+inline constexpr std::size_t kMaxQualityText = 4096;  // evaluation, reference, worst, hardware...
+
 // Model-card fields: enough to say what a model is, what it was trained on and how well.
 struct ModelCard {
-    std::string training_data;                 // "BSDS500 train+test+val (500 photos) + 13 content photos"
-    std::string data_license;                  // "BSDS500: research use only (see its README)"
+    std::string training_data;                  // "BSDS500 train+test+val (500 photos) + 13 content photos"
+    std::string data_license;                   // "BSDS500: research use only (see its README)"
     std::vector<StyleImageRecord> style_images; // transformer, stylebank: one per style, in style order
-    std::int64_t iterations = 0;               // optimiser steps done
+    std::int64_t iterations = 0;                // optimiser steps done
     std::int64_t images_seen = 0;
-    double wall_seconds = 0;                   // training time, summed over resumed sessions
-    std::string hardware;                      // "cpu: AMD EPYC ... (2 threads, bf16)"
+    double wall_seconds = 0;                    // training time, summed over resumed sessions
+    std::string hardware;                       // "cpu: AMD EPYC ... (2 threads, bf16)"
     std::map<std::string, double> final_losses; // "content", "style", "tv", "total", "pixel", "feature"...
-    std::string training_options;              // the training options as a JSON object
-    std::string command;                       // the command line that trained it
-    std::string created_utc;                   // ISO 8601
+    std::string training_options;               // the training options as a JSON object
+    std::string command;                        // the command line that trained it
+    std::string created_utc;                    // ISO 8601
     std::string impasto_version;
     std::string notes;
     std::vector<TrainingStretch> stretches; // in order; their steps and seconds sum to the totals above
+    std::optional<ModelQuality> quality;    // absent until measured (and in files written before it existed)
 };
 
 struct StyleModelFile {
@@ -70,11 +115,33 @@ struct StyleModelFile {
 
 // Writes atomically. Float tensors are stored as `storage` (Float16 or Float32); others unchanged.
 // Throws OutputError, or ConfigError for a storage dtype other than F16/F32.
-void write_style_model(const std::filesystem::path& file, const StyleModelFile& model,
-                       DType storage = DType::Float16);
+void write_style_model(const std::filesystem::path& file, const StyleModelFile& model, DType storage = DType::Float16);
 // Throws InputError (missing, not an impasto model, bad config or card JSON) naming the file.
 // Tensors keep their stored dtype; RawTensor::to_float() widens F16.
 StyleModelFile read_style_model(const std::filesystem::path& file);
+
+// Sets the quality record of a model file's card (removes it for nullopt), atomically. Every other
+// field of the card, the other metadata and the tensors are kept as they are (byte for byte:
+// tensors are written in name order, as write_style_model does). With `expected_tensors_sha256`
+// non-empty, refuses (OutputError) a file whose tensors no longer hash to it: the model changed
+// since it was measured. Throws InputError (not a model file, or a card that does not read),
+// ConfigError (a record out of bounds), OutputError.
+void write_model_quality(const std::filesystem::path& file, const std::optional<ModelQuality>& quality,
+                         const std::string& expected_tensors_sha256 = {});
+
+// SHA-256 over every tensor's name, dtype, shape and bytes, in name order: the weights' identity,
+// independent of the metadata beside them.
+std::string tensors_sha256(const TensorMap& tensors);
+
+// Throws ConfigError naming the field when `quality` is out of the bounds above: a non-finite or
+// badly named figure, too many rows, too long a text. write_style_model and write_model_quality call it.
+void validate_quality(const ModelQuality& quality);
+
+// The quality record as the card stores it: a JSON object (pretty-printed), for `models measure --json`.
+std::string describe_quality(const ModelQuality& quality);
+
+// One short line for listings: "32.7 dB" (decoders), "style 6.3x content 1.1x" (style models).
+std::string quality_summary(const ModelQuality& quality);
 
 // The card and config as a JSON object (pretty-printed), for `impasto models show` and the studio.
 std::string describe_style_model(const StyleModelFile& model);

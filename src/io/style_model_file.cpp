@@ -5,7 +5,8 @@
 #include "impasto/safetensors.h"
 #include "impasto/version.h"
 #include "io/bounded_json.h"
-#include "io/json_numbers.h"
+#include "io/model_card_json.h"
+#include "io/sha256.h"
 
 #include <algorithm>
 #include <cmath>
@@ -47,106 +48,6 @@ RawTensor convert_for_storage(const RawTensor& tensor, DType storage) {
         out.bytes[2 * i + 1] = static_cast<std::uint8_t>(half >> 8);
     }
     return out;
-}
-
-ojson card_to_json(const ModelCard& card) {
-    ojson styles = ojson::array();
-    for (const auto& style : card.style_images) {
-        styles.push_back({{"name", style.name}, {"sha256", style.sha256}});
-    }
-    ojson losses = ojson::object();
-    for (const auto& [name, value] : card.final_losses) {
-        losses[name] = value;
-    }
-    ojson stretches = ojson::array();
-    for (const TrainingStretch& stretch : card.stretches) {
-        stretches.push_back({{"first_step", stretch.first_step},
-                             {"last_step", stretch.last_step},
-                             {"wall_seconds", stretch.wall_seconds},
-                             {"crop", stretch.crop},
-                             {"batch", stretch.batch},
-                             {"learning_rate", stretch.learning_rate},
-                             {"hardware", stretch.hardware},
-                             {"finished_utc", stretch.finished_utc}});
-    }
-    // Stored as a JSON object when it is one, so the file reads naturally from Python and in `models show`.
-    ojson options = card.training_options;
-    if (!card.training_options.empty()) {
-        try {
-            options = parse_bounded_json<ojson>(card.training_options, JsonLimits{}, "training options");
-        } catch (const InputError&) {
-            // not JSON, or too deep or large to nest safely: kept as the string it is
-        }
-    }
-    return ojson{{"training_data", card.training_data},
-                 {"data_license", card.data_license},
-                 {"style_images", std::move(styles)},
-                 {"iterations", card.iterations},
-                 {"images_seen", card.images_seen},
-                 {"wall_seconds", card.wall_seconds},
-                 {"hardware", card.hardware},
-                 {"final_losses", std::move(losses)},
-                 {"training_options", std::move(options)},
-                 {"command", card.command},
-                 {"created_utc", card.created_utc},
-                 {"impasto_version", card.impasto_version},
-                 {"notes", card.notes},
-                 {"stretches", std::move(stretches)}};
-}
-
-// Missing fields keep their defaults so that cards written by older versions still load.
-ModelCard card_from_json(const ojson& json) {
-    if (!json.is_object()) {
-        throw InputError("the model card is not a JSON object");
-    }
-    ModelCard card;
-    auto text = [&](const char* key, std::string& out) {
-        if (json.contains(key)) {
-            out = json.at(key).get<std::string>();
-        }
-    };
-    text("training_data", card.training_data);
-    text("data_license", card.data_license);
-    text("hardware", card.hardware);
-    text("command", card.command);
-    text("created_utc", card.created_utc);
-    text("impasto_version", card.impasto_version);
-    text("notes", card.notes);
-    if (json.contains("style_images")) {
-        for (const auto& style : json.at("style_images")) {
-            card.style_images.push_back({style.value("name", ""), style.value("sha256", "")});
-        }
-    }
-    // Counts are summed over stretches, so they may pass one run's cap; 2^53 keeps them exact in any reader.
-    constexpr std::int64_t kMaxCount = std::int64_t{1} << 53U;
-    card.iterations = io::whole_field<InputError>(json, "iterations", 0, 0, kMaxCount, "model card");
-    card.images_seen = io::whole_field<InputError>(json, "images_seen", 0, 0, kMaxCount, "model card");
-    card.wall_seconds = json.value("wall_seconds", 0.0);
-    if (json.contains("final_losses")) {
-        for (const auto& [name, value] : json.at("final_losses").items()) {
-            card.final_losses[name] = value.get<double>();
-        }
-    }
-    if (json.contains("training_options")) {
-        const ojson& options = json.at("training_options");
-        card.training_options = options.is_string() ? options.get<std::string>() : options.dump();
-    }
-    if (json.contains("stretches")) {
-        for (const auto& item : json.at("stretches")) {
-            TrainingStretch stretch;
-            stretch.first_step = io::whole_field<InputError>(item, "first_step", 0, 0, kMaxCount, "model card stretch");
-            stretch.last_step = io::whole_field<InputError>(item, "last_step", 0, 0, kMaxCount, "model card stretch");
-            stretch.wall_seconds = item.value("wall_seconds", 0.0);
-            stretch.crop = static_cast<int>(io::whole_field<InputError>(item, "crop", 0, 0, 1 << 20, "model card stretch"));
-            stretch.batch =
-                static_cast<int>(io::whole_field<InputError>(item, "batch", 0, 0, 1 << 20, "model card stretch"));
-            stretch.learning_rate = item.value("learning_rate", 0.0);
-            stretch.hardware = item.value("hardware", "");
-            stretch.finished_utc = item.value("finished_utc", "");
-            card.stretches.push_back(std::move(stretch));
-        }
-    }
-    return card;
 }
 
 ojson parse_config(const std::string& config, const std::string& context) {
@@ -248,6 +149,13 @@ void write_style_model(const fs::path& file, const StyleModelFile& model, DType 
     }
     ojson config = parse_config(model.config, context);
     config["kind"] = to_string(model.kind);
+    if (model.card.quality) {
+        try {
+            validate_quality(*model.card.quality);
+        } catch (const ConfigError& e) {
+            rethrow_with_context(e, context);
+        }
+    }
     ModelCard card = model.card;
     if (card.impasto_version.empty()) {
         card.impasto_version = IMPASTO_VERSION;
@@ -255,7 +163,7 @@ void write_style_model(const fs::path& file, const StyleModelFile& model, DType 
     const StringMap metadata{{"format", kFormatTag},
                              {"format_version", kFormatVersion},
                              {"config", config.dump()},
-                             {"card", card_to_json(card).dump()}};
+                             {"card", io::card_to_json(card).dump()}};
     TensorMap tensors;
     for (const auto& [name, tensor] : model.tensors) {
         tensors.emplace(name, convert_for_storage(tensor, storage));
@@ -296,13 +204,83 @@ StyleModelFile read_style_model(const fs::path& file) {
         }
         model.kind = parse_style_model_kind(config.at("kind").get<std::string>());
         model.config = config.dump();
-        model.card = card_from_json(parse_bounded_json<ojson>(metadata["card"], JsonLimits{}, "the model card"));
+        model.card = io::card_from_json(parse_bounded_json<ojson>(metadata["card"], JsonLimits{}, "the model card"));
     } catch (const nlohmann::json::exception& e) {
         throw InputError(fmt::format("{}: malformed config or card ({})", context, e.what()));
     } catch (const Error& e) {
         throw InputError(fmt::format("{}: {}", context, e.what()));
     }
     return model;
+}
+
+void write_model_quality(const fs::path& file, const std::optional<ModelQuality>& quality,
+                         const std::string& expected_tensors_sha256) {
+    const std::string context = fmt::format("writing the quality record of model '{}'", file.string());
+    if (quality) {
+        try {
+            validate_quality(*quality);
+        } catch (const ConfigError& e) {
+            rethrow_with_context(e, context);
+        }
+    }
+    // Read as a plain safetensors file: whatever the tensors' dtypes, they go back as they came.
+    StringMap metadata;
+    TensorMap tensors;
+    try {
+        tensors = read_safetensors(file, &metadata);
+    } catch (const WeightsError& e) {
+        throw InputError(fmt::format("{}: not an impasto model ({})", context, e.what()));
+    }
+    const auto format = metadata.find("format");
+    if (format == metadata.end() || format->second != kFormatTag || metadata["format_version"] != kFormatVersion) {
+        throw InputError(fmt::format(R"({}: not an impasto model of format version {} (no "format": "{}" in its )"
+                                     "metadata, or another version)",
+                                     context, kFormatVersion, kFormatTag));
+    }
+    // What stays possible is a change between this read and the rename below: a window of
+    // milliseconds, against the minutes a measurement takes, which is what this check is for.
+    if (!expected_tensors_sha256.empty() && tensors_sha256(tensors) != expected_tensors_sha256) {
+        throw OutputError(fmt::format("{}: its tensors changed since it was measured (retrained or replaced?); "
+                                      "nothing was written",
+                                      context));
+    }
+    // The card is edited as JSON, not rebuilt from a ModelCard, so that fields this version does not
+    // know (written by a later one) survive; it must still read as a card.
+    ojson card;
+    try {
+        card = parse_bounded_json<ojson>(metadata["card"], JsonLimits{}, "the model card");
+        (void)io::card_from_json(card);
+    } catch (const nlohmann::json::exception& e) {
+        throw InputError(fmt::format("{}: malformed card ({})", context, e.what()));
+    } catch (const Error& e) {
+        throw InputError(fmt::format("{}: {}", context, e.what()));
+    }
+    if (quality) {
+        card["quality"] = io::quality_to_json(*quality);
+    } else {
+        card.erase("quality");
+    }
+    metadata["card"] = card.dump();
+    if (metadata["card"].size() > JsonLimits{}.max_bytes) { // a file no reader would take back
+        throw ConfigError(fmt::format("{}: the card would be {} bytes, over the limit of {}", context,
+                                      metadata["card"].size(), JsonLimits{}.max_bytes));
+    }
+    write_safetensors(file, tensors, metadata);
+}
+
+std::string tensors_sha256(const TensorMap& tensors) {
+    io::Sha256 hash;
+    for (const auto& [name, tensor] : tensors) {
+        // Each field ends in a NUL so that no two different sequences of fields hash the same bytes.
+        std::string header = name + '\0' + dtype_name(tensor.dtype) + '\0';
+        for (const std::int64_t dim : tensor.shape) {
+            header += std::to_string(dim) + ',';
+        }
+        header += '\0' + std::to_string(tensor.bytes.size()) + '\0';
+        hash.update(header.data(), header.size());
+        hash.update(tensor.bytes.data(), tensor.bytes.size());
+    }
+    return hash.finish_hex();
 }
 
 std::string describe_style_model(const StyleModelFile& model) {
@@ -314,10 +292,12 @@ std::string describe_style_model(const StyleModelFile& model) {
     }
     ojson config = parse_config(model.config, "describing a model");
     config["kind"] = to_string(model.kind);
-    const ojson out{
-        {"kind", to_string(model.kind)},    {"config", std::move(config)},
-        {"card", card_to_json(model.card)}, {"tensors", model.tensors.size()},
-        {"parameters", parameters},         {"storage", std::vector<std::string>(dtypes.begin(), dtypes.end())}};
+    const ojson out{{"kind", to_string(model.kind)},
+                    {"config", std::move(config)},
+                    {"card", io::card_to_json(model.card)},
+                    {"tensors", model.tensors.size()},
+                    {"parameters", parameters},
+                    {"storage", std::vector<std::string>(dtypes.begin(), dtypes.end())}};
     return out.dump(2);
 }
 
