@@ -4,14 +4,14 @@
 //
 //   bench_fast --image PHOTO [--size 1024] [--width 0.5 | --model M.impasto] [--precision fp32|bf16]
 //   bench_fast --image PHOTO --method adain --style PAINTING [--decoders DIR]
+//   ... --work-size 512        the network at 512 px, guided upsampling to --size (0 = off)
 //   ... --profile trace.json   one more run, op by op, for chrome://tracing
 #include "impasto/arbitrary_style.h"
 #include "impasto/error.h"
 #include "impasto/fast_style.h"
+#include "impasto/stylize.h"
 #include "impasto/weights.h"
 #include "nn/transformer_net.h"
-
-#include <torch/csrc/autograd/profiler_legacy.h>
 
 #include <algorithm>
 #include <chrono>
@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <fmt/format.h>
 #include <string>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <vector>
 
 namespace {
@@ -32,6 +33,7 @@ struct Args {
     std::string method;
     std::string decoders;
     int size = 1024;
+    int work_size = 0; // the options' work_size: 0 = the network at --size
     double width = 0.5;
     std::string precision = "fp32";
     std::string profile; // a chrome://tracing file of one more run, op by op
@@ -57,6 +59,8 @@ Args parse(int argc, char** argv) {
             args.decoders = value;
         } else if (key == "--size") {
             args.size = std::stoi(value);
+        } else if (key == "--work-size") {
+            args.work_size = std::stoi(value);
         } else if (key == "--width") {
             args.width = std::stod(value);
         } else if (key == "--precision") {
@@ -148,6 +152,12 @@ int main(int argc, char** argv) {
         const impasto::Precision precision = impasto::parse_precision(args.precision);
         const Image content = impasto::resize_long_side(impasto::load_image(args.image), args.size);
         const impasto::Device cpu;
+        // With a work size the networks run at it (the FLOPs count there); the guided upsampling is
+        // elementwise and not counted.
+        const bool working = args.work_size > 0 && std::max(content.width, content.height) > args.work_size;
+        const impasto::ImageSize network_size =
+            working ? impasto::scaled_to_long_side({content.width, content.height}, args.work_size)
+                    : impasto::ImageSize{content.width, content.height};
         std::string what;
         double flops = 0;
         Timing timing;
@@ -169,8 +179,9 @@ int main(int argc, char** argv) {
             }
             impasto::FastStylizeOptions options;
             options.precision = precision;
+            options.work_size = args.work_size;
             options.tiling.tile = 0;
-            flops = transformer_flops(network->width(), content.height, content.width);
+            flops = transformer_flops(network->width(), network_size.height, network_size.width);
             what = fmt::format("transformer width {} ({:.2f}M params)", network->width(),
                                static_cast<double>(network->parameter_count()) / 1e6);
             timing = time_it(args, [&] { (void)impasto::stylize_fast(*network, content, options); });
@@ -185,6 +196,7 @@ int main(int argc, char** argv) {
             impasto::ArbitraryOptions options;
             options.method = impasto::parse_transform_method(args.method);
             options.precision = precision;
+            options.work_size = args.work_size;
             std::vector<impasto::ArbitraryStyle> styles(1);
             styles[0].image = impasto::load_image(args.style);
             const Image style_sized = impasto::resize_long_side(styles[0].image, options.style_size);
@@ -195,13 +207,16 @@ int main(int argc, char** argv) {
                                                                            : decoders->levels();
             }
             for (const std::string& level : levels) {
-                flops += 2 * encoder_flops(level, content.height, content.width) +
+                flops += 2 * encoder_flops(level, network_size.height, network_size.width) +
                          encoder_flops(level, style_sized.height, style_sized.width);
             }
             const auto passes = static_cast<int>(levels.size());
             what = fmt::format("{} ({} level{})", args.method, passes, passes == 1 ? "" : "s");
             timing =
                 time_it(args, [&] { (void)impasto::stylize_arbitrary(*encoder, *decoders, content, styles, options); });
+        }
+        if (working) {
+            what += fmt::format(" (network at {}x{}, guided upsampling)", network_size.width, network_size.height);
         }
         std::printf("%s at %dx%d, %s, %d threads: min %.3f s, median %.3f s, %.1f GFLOP, %.0f GFLOP/s at the min\n",
                     what.c_str(), content.width, content.height, args.precision.c_str(), args.threads, timing.min,

@@ -45,6 +45,7 @@ const std::vector<ParamSpec>& fast_specs() {
         {"model", ParamKind::Text, {}, "trained network"},
         {"style_weights", ParamKind::Numbers, {}, "one weight per style of the network (empty = the first style)"},
         {"size", ParamKind::Integer, {}, "long side of the output, px; 0 = the content's own (capped)"},
+        {"work_size", ParamKind::Integer, {}, "network runs at this long side, guided upsampling to size; 0 = at size"},
         {"color", ParamKind::Text, {"none", "luminance", "histogram"}, "keep the content's colours"},
         {"precision", ParamKind::Text, {"fp32", "bf16"}, "arithmetic of the network"},
     };
@@ -57,6 +58,7 @@ const std::vector<ParamSpec>& arbitrary_specs() {
         {"alpha", ParamKind::Number, {}, "0 = the content, 1 = the full style"},
         {"levels", ParamKind::Texts, {}, "encoder levels, deep to shallow (empty = the transform's default)"},
         {"size", ParamKind::Integer, {}, "long side of the output, px; 0 = the content's own (capped)"},
+        {"work_size", ParamKind::Integer, {}, "network runs at this long side, guided upsampling to size; 0 = at size"},
         {"style_size", ParamKind::Integer, {}, "long side the style images are resized to"},
         {"style_weights", ParamKind::Numbers, {}, "several styles: one weight each (empty = equal)"},
         {"color", ParamKind::Text, {"none", "luminance", "histogram"}, "keep the content's colours"},
@@ -92,6 +94,7 @@ json fast_defaults(const StudioCatalog& catalog) {
     return {{"model", catalog.models.empty() ? "" : catalog.models.front().name},
             {"style_weights", o.style_weights},
             {"size", o.size},
+            {"work_size", o.work_size},
             {"color", to_string(o.color)},
             {"precision", to_string(catalog.precision)}};
 }
@@ -102,6 +105,7 @@ json arbitrary_defaults(const StudioCatalog& catalog) {
             {"alpha", o.alpha},
             {"levels", o.levels},
             {"size", o.size},
+            {"work_size", o.work_size},
             {"style_size", o.style_size},
             {"style_weights", json::array()},
             {"color", to_string(o.color)},

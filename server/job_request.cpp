@@ -317,6 +317,7 @@ FastStylizeOptions to_fast_options(const json& params) {
     FastStylizeOptions o;
     o.style_weights = params.at("style_weights").get<std::vector<double>>();
     o.size = params.at("size").get<int>();
+    o.work_size = params.value("work_size", 0); // stored before work_size existed: run at the output size, as then
     o.color = parse_color(params.at("color").get<std::string>());
     o.precision = parse_precision(params.at("precision").get<std::string>());
     return o;
@@ -328,6 +329,7 @@ ArbitraryOptions to_arbitrary_options(const json& params) {
     o.alpha = params.at("alpha").get<double>();
     o.levels = params.at("levels").get<std::vector<std::string>>();
     o.size = params.at("size").get<int>();
+    o.work_size = params.value("work_size", 0); // stored before work_size existed: run at the output size, as then
     o.style_size = params.at("style_size").get<int>();
     o.color = parse_color(params.at("color").get<std::string>());
     o.precision = parse_precision(params.at("precision").get<std::string>());

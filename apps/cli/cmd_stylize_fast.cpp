@@ -66,6 +66,9 @@ void apply_shared_options(const FastStylizeArgs& args, const SharedStylizeArgs& 
     if (args.tile_overlap_option->count() > 0) {
         options.tiling.overlap = args.tile_overlap;
     }
+    if (args.work_size_option->count() > 0) {
+        options.work_size = args.work_size;
+    }
 }
 
 // Everything a run needs once the models are loaded: the transform and what the sidecar says.
@@ -111,6 +114,7 @@ FastRun prepare_model_run(const FastStylizeArgs& args, const SharedStylizeArgs& 
                        {"masks", args.masks},
                        {"width", run.network->width()},
                        {"size", options.size},
+                       {"work_size", options.work_size},
                        {"color", to_string(options.color)},
                        {"tile", options.tiling.tile},
                        {"tile_overlap", options.tiling.overlap}};
@@ -179,6 +183,7 @@ FastRun prepare_arbitrary_run(const FastStylizeArgs& args, const SharedStylizeAr
                        {"decoder_levels", run.decoders->levels()},
                        {"encoder", run.encoder->info().name},
                        {"size", options.size},
+                       {"work_size", options.work_size},
                        {"style_size", options.style_size},
                        {"wct_epsilon", options.wct_epsilon},
                        {"color", to_string(options.color)},
@@ -263,6 +268,7 @@ void run_single(const FastRun& run, const SharedStylizeArgs& shared, const Devic
 
 void add_fast_stylize_options(CLI::App& cmd, FastStylizeArgs& args) {
     const ArbitraryOptions arbitrary;
+    const FastStylizeOptions fast;
     const TilingOptions tiling;
     const BatchOptions batch;
     cmd.add_option("--model", args.model,
@@ -290,6 +296,13 @@ void add_fast_stylize_options(CLI::App& cmd, FastStylizeArgs& args) {
         fmt::format("--method wct: eigenvalue floor, relative to each covariance's mean eigenvalue; directions "
                     "below it are dropped [default: {}]",
                     arbitrary.wct_epsilon));
+    args.work_size_option = cmd.add_option(
+        "--work-size", args.work_size,
+        fmt::format("--model/--method: long side the network runs at when the output is larger; the result is "
+                    "brought to the output size by guided upsampling with the photo's edges (fast guided filter). "
+                    "Faster, but the network paints at the scale it runs at: not the full-size result. 0 = run at "
+                    "the output size [default: --method {}, --model {}]",
+                    arbitrary.work_size, fast.work_size));
     cmd.add_option(
         "--tile", args.tile,
         fmt::format("--model/--method: tile long side in px; 0 = from the memory budget [default: {}]", tiling.tile));

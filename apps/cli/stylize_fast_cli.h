@@ -22,12 +22,14 @@ struct FastStylizeArgs {
     double wct_epsilon = 0;
     int tile = 0;
     int tile_overlap = 0;
+    int work_size = 0;
     std::string format = "jpg";
     bool skip_existing = false;
     CLI::Option* alpha_option = nullptr;
     CLI::Option* style_size_option = nullptr;
     CLI::Option* wct_epsilon_option = nullptr;
     CLI::Option* tile_overlap_option = nullptr;
+    CLI::Option* work_size_option = nullptr;
 };
 
 // What the optimisation and the fast path share on the command line.

@@ -58,6 +58,12 @@ struct ArbitraryOptions {
     std::vector<std::string> levels;
     int size = 0;         // long side of the output; 0 = the content's own size
     int style_size = 512; // long side each style image is resized to
+    // Long side the encoder and decoders run at when the output is larger: the result is computed
+    // from the photo downscaled to it and brought to the output size by guided upsampling with the
+    // full-size photo as the guide (fast/guided_upsample.h). 0 = always at the output size. The
+    // network paints at the scale it runs at, so this is faster but not the full-size result (the
+    // README's measurements); 0 or 16..kMaxImageSide.
+    int work_size = 0;
     // The largest image in pixels the encoder sees: the output and every style image at style_size
     // (encoded whole, untiled). A larger one is refused (ResourceError) before it is made.
     std::int64_t max_pixels = kDefaultMaxPixels;

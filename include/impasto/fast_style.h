@@ -39,6 +39,10 @@ struct FastStylizeOptions {
     // Empty = no masks. A black mask leaves its style out; all black is refused.
     std::vector<Image> masks;
     int size = 0; // long side of the output, up to kMaxImageSide; 0 = the content's own size
+    // Long side the network runs at when the output is larger, then guided upsampling to the output
+    // size with the photo as the guide (as ArbitraryOptions::work_size); 0 = always at the output
+    // size; 0 or 16..kMaxImageSide.
+    int work_size = 0;
     // The largest output in pixels; a larger one is refused (ResourceError) before it is made.
     std::int64_t max_pixels = kDefaultMaxPixels;
     Precision precision = Precision::Fp32;

@@ -68,6 +68,10 @@ bool cpu_has_native_bf16() {
 bool cpu_bf16_available() {
     static const bool available = [] {
         try {
+            // The first call may come from inside a caller's InferenceMode or NoGradGuard (stylize_fast,
+            // stylize_arbitrary), where the backward below would fail and bf16 be cached as missing.
+            const c10::InferenceMode no_inference(false);
+            const torch::AutoGradMode grad(true);
             const detail::AutocastGuard autocast(c10::DeviceType::CPU, c10::kBFloat16, /*check=*/false);
             // Not torch::rand: the probe must not move the global generator a seeded run may use.
             const torch::Tensor x = torch::linspace(0, 1, 243).view({1, 3, 9, 9}).requires_grad_();

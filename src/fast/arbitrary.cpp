@@ -101,6 +101,8 @@ void ArbitraryOptions::validate() const {
     }
     require(size == 0 || (size >= 16 && size <= kMaxImageSide), "size", std::to_string(size),
             "0 (the content's size) or 16.." + std::to_string(kMaxImageSide));
+    require(work_size == 0 || (work_size >= 16 && work_size <= kMaxImageSide), "work size", std::to_string(work_size),
+            "0 (the output's size) or 16.." + std::to_string(kMaxImageSide));
     require(style_size >= 16 && style_size <= kMaxImageSide, "style size", std::to_string(style_size),
             "16.." + std::to_string(kMaxImageSide));
     require(max_pixels >= 256 && max_pixels <= (std::int64_t{1} << 40), "max pixels", std::to_string(max_pixels),

@@ -3,6 +3,7 @@
 #include "core/tensor_image.h"
 #include "fast/arbitrary_impl.h"
 #include "fast/feature_transforms.h"
+#include "fast/guided_upsample.h"
 #include "fast/tiling.h"
 #include "gatys/objective.h"
 #include "impasto/color.h"
@@ -217,17 +218,37 @@ void check_inputs(const FeatureModel& encoder, const Image& content, const std::
     check_image_sizes(encoder, content, styles, options);
 }
 
+// `image` (already at the output size) computed at `work` px and brought back to its size with
+// its own edges. Luminance-only colour acts on the output, so it follows at full size; histogram
+// matching recolours the style images and stays in the run at the work size.
+Image stylize_at_work_size(const FeatureModel& encoder, const DecoderSet& decoders, const Image& image,
+                           const std::vector<ArbitraryStyle>& styles, const ArbitraryOptions& options, int work) {
+    ArbitraryOptions low = options;
+    low.size = 0;
+    low.work_size = 0;
+    if (low.color == ColorControl::Luminance) {
+        low.color = ColorControl::None;
+    }
+    const Image small = resize_long_side(image, work);
+    const Image stylised = stylize_arbitrary(encoder, decoders, small, styles, low);
+    const Image result = fast::guided_upsample(stylised, small, image, nn::to_torch(encoder.device()));
+    return options.color == ColorControl::Luminance ? combine_luminance(result, image) : result;
+}
+
 } // namespace
 
 Image stylize_arbitrary(const FeatureModel& encoder, const DecoderSet& decoders, const Image& content,
                         const std::vector<ArbitraryStyle>& styles, const ArbitraryOptions& options) {
     check_inputs(encoder, content, styles, options);
     const std::vector<std::string> levels = resolve_levels(options, decoders);
+    const Image image = options.size > 0 ? resize_long_side(content, options.size) : content;
+    if (const int work = fast::working_long_side(options.work_size, image.width, image.height); work > 0) {
+        return stylize_at_work_size(encoder, decoders, image, styles, options, work);
+    }
     const torch::InferenceMode inference;
     const torch::Device device = nn::to_torch(encoder.device());
     Run run{encoder.impl(), decoders.impl(), options, device, gatys::autocast_dtype(options.precision), {}, {}, {}};
 
-    const Image image = options.size > 0 ? resize_long_side(content, options.size) : content;
     // The styles' statistics at every level, from one encoder pass each.
     for (const ArbitraryStyle& style : styles) {
         run.weights.push_back(style.weight);

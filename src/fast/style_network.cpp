@@ -1,5 +1,6 @@
 // Loading trained transformer networks and stylising with them, tiled when the image is large.
 #include "core/tensor_image.h"
+#include "fast/guided_upsample.h"
 #include "fast/style_network_impl.h"
 #include "fast/tiling.h"
 #include "gatys/objective.h"
@@ -32,6 +33,22 @@ nn::TransformerNet private_copy(nn::TransformerNetImpl& shared, const torch::Dev
         item.value().copy_(source[item.key()]);
     }
     return copy;
+}
+
+// A trained network cannot recolour its style beforehand (Gatys et al. 2017 recolour the style
+// image), so colour control acts on the output: histogram matching maps the output's colour mean
+// and covariance onto the content's; luminance keeps the output's luminance with the content's
+// chrominance (YIQ), which keeps the content's colours exactly.
+Image apply_color(const Image& stylised, const Image& content, ColorControl color) {
+    switch (color) {
+    case ColorControl::Luminance:
+        return combine_luminance(stylised, content);
+    case ColorControl::Histogram:
+        return match_color_histogram(stylised, content);
+    case ColorControl::None:
+        break;
+    }
+    return stylised;
 }
 
 } // namespace
@@ -74,6 +91,8 @@ void FastStylizeOptions::validate(int style_count) const {
             "style weights", "all 0", "at least one weight > 0");
     require(size >= 0 && size <= kMaxImageSide, "size", std::to_string(size),
             fmt::format("0 (the content's size) or 1..{} px", kMaxImageSide));
+    require(work_size == 0 || (work_size >= 16 && work_size <= kMaxImageSide), "work size", std::to_string(work_size),
+            fmt::format("0 (the output's size) or 16..{} px", kMaxImageSide));
     require(max_pixels >= 256 && max_pixels <= (std::int64_t{1} << 40), "max pixels", std::to_string(max_pixels),
             "256..2^40");
     require(masks.empty() || static_cast<int>(masks.size()) == style_count, "masks",
@@ -211,6 +230,17 @@ Image stylize_fast(const StyleNetwork& network, const Image& content, const Fast
     if (!options.masks.empty() && impl.kind != StyleModelKind::StyleBank) {
         throw ConfigError("masks need a stylebank model (region fusion of its banks); this is a transformer network");
     }
+    if (const int work = fast::working_long_side(options.work_size, input.width, input.height); work > 0) {
+        // The network at the work size, then up to the output size with the photo's edges. Colour
+        // control acts on the output, so it follows at full size, as below.
+        FastStylizeOptions low = options;
+        low.size = 0;
+        low.work_size = 0;
+        low.color = ColorControl::None;
+        const Image small = resize_long_side(input, work);
+        const Image stylised = stylize_fast(network, small, low);
+        return apply_color(fast::guided_upsample(stylised, small, input, device), input, options.color);
+    }
     const torch::InferenceMode inference;
     const detail::AutocastGuard autocast(device.type(), gatys::autocast_dtype(options.precision));
     const torch::Tensor x = detail::image_to_tensor(input, device);
@@ -219,21 +249,7 @@ Image stylize_fast(const StyleNetwork& network, const Image& content, const Fast
     const torch::Tensor out = impl.kind == StyleModelKind::StyleBank
                                   ? fast::run_stylebank(impl, input, x, options, budget)
                                   : fast::run_transformer(impl, input, x, options, budget);
-    Image stylised = detail::tensor_to_image(out);
-
-    // A trained network cannot recolour its style beforehand (Gatys et al. 2017 recolour the style
-    // image), so colour control acts on the output: histogram matching maps the output's colour mean
-    // and covariance onto the content's; luminance keeps the output's luminance with the content's
-    // chrominance (YIQ), which keeps the content's colours exactly.
-    switch (options.color) {
-    case ColorControl::Luminance:
-        return combine_luminance(stylised, input);
-    case ColorControl::Histogram:
-        return match_color_histogram(stylised, input);
-    case ColorControl::None:
-        break;
-    }
-    return stylised;
+    return apply_color(detail::tensor_to_image(out), input, options.color);
 }
 
 } // namespace impasto

@@ -92,6 +92,24 @@ TEST_F(CliFast, ModelStylizesOnePhotoAtItsOwnSize) {
     EXPECT_TRUE(card.contains("card")) << show.out;
 }
 
+TEST_F(CliFast, WorkSizeRunsTheNetworkSmallerAndKeepsTheOutputSize) {
+    const fs::path model = committed_transformer();
+    if (model.empty()) {
+        GTEST_SKIP() << "no committed model in models/";
+    }
+    const std::string content = q(dir_ / "content.png");
+    expect_one_line_error(run("stylize " + content + " --model " + q(model) + " --work-size 8 -o " + q(out_ / "b.png")),
+                          kConfigOrInput, "work size = 8");
+    const CliRun ok = run("stylize " + content + " --model " + q(model) + " --size 96 --work-size 32 -o " +
+                          q(out_ / "w.png") + " --threads 2");
+    ASSERT_EQ(ok.exit_code, 0) << ok.err;
+    const cv::Mat image = cv::imread((out_ / "w.png").string());
+    EXPECT_EQ(image.cols, 96);
+    EXPECT_NEAR(image.rows, 47 * 96 / 61.0, 1.0);
+    const auto sidecar = nlohmann::json::parse(read_text(out_ / "w.json"));
+    EXPECT_EQ(sidecar["work_size"], 32);
+}
+
 TEST_F(CliFast, FolderRunWritesEveryGoodPhotoAndNamesTheBadOne) {
     const fs::path model = committed_transformer();
     if (model.empty()) {

@@ -54,6 +54,9 @@ TEST(CliParse, EverySubcommandHelpRendersWithUniqueOptions) {
         {"reconstruct style", {"--output", "--size", "--iterations"}},
         {"reconstruct features", {"--output", "--layer", "--count"}},
         {"study", {"--output", "--device", "--precision", "--threads", "--dry-run"}},
+        {"models measure",
+         {"--dir", "--images", "--content", "--styles", "--size", "--precision", "--device", "--threads", "--weights",
+          "--no-write", "--json", "--quiet"}},
     };
     for (const auto& [command, required] : expected) {
         SCOPED_TRACE("impasto " + command + " --help");

@@ -39,6 +39,8 @@ TEST(StudioJobRequest, DefaultsAreTheLibraryDefaults) {
     EXPECT_EQ(defaults.at("arbitrary").at("defaults").at("style_size"), ArbitraryOptions().style_size);
     EXPECT_EQ(defaults.at("fast").at("defaults").at("model"), "wave");
     EXPECT_EQ(defaults.at("fast").at("defaults").at("size"), FastStylizeOptions().size);
+    EXPECT_EQ(defaults.at("fast").at("defaults").at("work_size"), FastStylizeOptions().work_size);
+    EXPECT_EQ(defaults.at("arbitrary").at("defaults").at("work_size"), ArbitraryOptions().work_size);
 }
 
 TEST(StudioJobRequest, APresetSuppliesTheOtherDefaults) {
@@ -79,6 +81,11 @@ TEST(StudioJobRequest, BadRequestsNameTheField) {
     EXPECT_NE(message({{"method", "fast"}, {"content", "u"}, {"params", {{"style_weights", {1, 1, 1}}}}}), "accepted");
     EXPECT_NE(message({{"method", "arbitrary"}, {"content", "u"}, {"styles", {"g"}}, {"params", {{"alpha", 2}}}}),
               "accepted");
+    EXPECT_NE(message({{"method", "arbitrary"}, {"content", "u"}, {"styles", {"g"}}, {"params", {{"work_size", 8}}}})
+                  .find("work size = 8"),
+              std::string::npos);
+    EXPECT_NE(message({{"method", "fast"}, {"content", "u"}, {"params", {{"work_size", -1}}}}).find("work size"),
+              std::string::npos);
     EXPECT_NE(
         message({{"method", "arbitrary"}, {"content", "u"}, {"styles", {"g"}}, {"params", {{"levels", {"relu1_1"}}}}})
             .find("no decoder for relu1_1"),
