@@ -250,9 +250,24 @@ void setup_train_decoder(CLI::App* train, CliState& state) {
     auto tail = std::make_shared<std::string>();
     cmd->add_option("--tail", *tail,
                     "Start the layers after the first block from this decoder of the level one block shallower");
-    cmd->callback([args, options, tail, &state] {
+    auto style_data = std::make_shared<std::vector<std::string>>();
+    cmd->add_option("--style-data", *style_data,
+                    "Folders of paintings: add AdaIN's own objective (Huang & Belongie 2017), the content and style "
+                    "loss of the decoded AdaIN(photo, painting), to the reconstruction [default: none, "
+                    "reconstruction only]");
+    cmd->add_option("--adain-weight", options->adain_weight,
+                    with_default("--style-data: weight of the AdaIN objective", num(def.adain_weight)));
+    cmd->add_option("--adain-style-weight", options->adain_style_weight,
+                    with_default("--style-data: its style term (mean and std at relu1_1..level) against its content "
+                                 "term",
+                                 num(def.adain_style_weight)));
+    cmd->add_option("--style-long-side", options->style_long_side,
+                    with_default("--style-data: long side the paintings are cropped at (--style-size at inference)",
+                                 std::to_string(def.style_long_side)));
+    cmd->callback([args, options, tail, style_data, &state] {
         finish_common(*args, options->common);
         options->tail_model = *tail;
+        options->style_data.assign(style_data->begin(), style_data->end());
         run_training_command(*args, *options, state,
                              [](const FeatureModel& vgg, const TrainDecoderOptions& o, const TrainCallback& on_event) {
                                  return train_decoder(vgg, o, on_event);

@@ -100,6 +100,12 @@ struct TrainDecoderOptions {
     // from (they have the same shapes): the deep decoder then only has to learn to reach the
     // shallow decoder's input. Not with common.init_model.
     std::filesystem::path tail_model;
+    // Huang & Belongie's own objective added to the reconstruction (train/adain_objective.h): folders
+    // of paintings; empty = reconstruction only. Each step decodes AdaIN(photo crop, painting crop).
+    std::vector<std::filesystem::path> style_data;
+    double adain_weight = 1.0;        // weight of the AdaIN objective (content + style terms), >= 0
+    double adain_style_weight = 10.0; // its style term against its content term (Huang & Belongie's lambda)
+    int style_long_side = 512;        // paintings are cropped at this long side (--style-size at inference)
     void validate() const;
 };
 

@@ -104,8 +104,11 @@ std::vector<fs::path> expand_images(const std::vector<fs::path>& paths, const st
 
 std::vector<fs::path> training_folders(const ModelCard& card) {
     std::vector<fs::path> folders;
-    for (const std::string& data : strings_of(training_options(card), "data")) {
-        folders.emplace_back(data);
+    // "style_data": the paintings of a decoder trained with the AdaIN objective.
+    for (const char* key : {"data", "style_data"}) {
+        for (const std::string& data : strings_of(training_options(card), key)) {
+            folders.emplace_back(data);
+        }
     }
     if (!folders.empty() || card.training_data.empty()) {
         return folders;

@@ -153,6 +153,10 @@ void TrainDecoderOptions::validate() const {
     require_weight(pixel_weight, "pixel_weight");
     require_weight(feature_weight, "feature_weight");
     require(pixel_weight + feature_weight > 0, "pixel_weight + feature_weight", "0", "> 0");
+    require_weight(adain_weight, "adain_weight");
+    require_weight(adain_style_weight, "adain_style_weight");
+    require(style_long_side >= common.crop && style_long_side <= 4096, "style_long_side",
+            std::to_string(style_long_side), fmt::format("{}..4096 (at least the crop)", common.crop));
     if (!tail_model.empty() && !common.init_model.empty()) {
         throw ConfigError("tail_model and init_model: a decoder starts from a whole model or from a shallower "
                           "decoder's layers, not both");
@@ -212,6 +216,16 @@ std::string options_json(const TrainDecoderOptions& o) {
     json["pixel_weight"] = o.pixel_weight;
     json["feature_weight"] = o.feature_weight;
     json["tail_model"] = o.tail_model.string();
+    if (!o.style_data.empty()) {
+        std::vector<std::string> folders;
+        for (const fs::path& folder : o.style_data) {
+            folders.push_back(folder.string());
+        }
+        json["style_data"] = folders;
+        json["adain_weight"] = o.adain_weight;
+        json["adain_style_weight"] = o.adain_style_weight;
+        json["style_long_side"] = o.style_long_side;
+    }
     return json.dump();
 }
 

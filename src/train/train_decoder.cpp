@@ -10,12 +10,14 @@
 #include "nn/losses.h"
 #include "nn/vgg.h"
 #include "nn/vgg_decoder.h"
+#include "train/adain_objective.h"
 #include "train/image_folder_dataset.h"
 #include "train/train_common.h"
 #include "train/train_loop.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 namespace impasto {
 namespace fs = std::filesystem;
@@ -199,10 +201,41 @@ TrainResult train_decoder(const FeatureModel& vgg, const TrainDecoderOptions& op
         calibrated = true;
         solve_linear_decoder(decoder, first_batches, kLinearSolveBatches, device, encode);
     }
+    // The AdaIN objective's paintings and the layers its style term reads.
+    std::optional<train::PaintingCrops> paintings;
+    if (!options.style_data.empty()) {
+        paintings.emplace(options.style_data, options.style_long_side, common.crop, common.seed);
+    }
+    const std::vector<std::string> style_layers = train::adain_style_layers(options.level);
+    const auto encode_layers = [&](const torch::Tensor& rgb) {
+        const detail::AutocastGuard autocast(device.type(), compute);
+        return nn::extract_features(vgg.impl(), rgb, style_layers, Pooling::Max);
+    };
+    // Content and style terms of the decoded AdaIN output, for batch `step`.
+    const auto adain_terms = [&](std::int64_t step, const torch::Tensor& content_features) {
+        torch::Tensor target;
+        std::map<std::string, train::BatchMeanStd> style_stats;
+        {
+            const torch::NoGradGuard no_grad;
+            const nn::FeatureMap style_features =
+                encode_layers(paintings->batch(step, static_cast<int>(content_features.size(0)), device));
+            for (const std::string& layer : style_layers) {
+                style_stats[layer] = train::batch_mean_std(style_features.at(layer));
+            }
+            target = train::adain_target(content_features, style_stats.at(options.level));
+        }
+        const nn::FeatureMap decoded = encode_layers(decode(target));
+        const torch::Tensor content = nn::normalized_content_loss(decoded.at(options.level), target);
+        torch::Tensor style = torch::zeros({}, content.options());
+        for (const std::string& layer : style_layers) {
+            style = style + train::mean_std_loss(decoded.at(layer), style_stats.at(layer));
+        }
+        return std::make_pair(content, style / static_cast<double>(style_layers.size()));
+    };
     train::StepProfiler profiler(common.profile, device);
     train::TrainingHooks hooks;
     hooks.profiler = &profiler;
-    hooks.step = [&](std::int64_t /*step*/, const torch::Tensor& batch) {
+    hooks.step = [&](std::int64_t step, const torch::Tensor& batch) {
         torch::Tensor target;
         {
             const torch::NoGradGuard no_grad;
@@ -220,14 +253,21 @@ TrainResult train_decoder(const FeatureModel& vgg, const TrainDecoderOptions& op
         profiler.mark("forward");
         const torch::Tensor pixel = (decoded - batch).pow(2).mean() * options.pixel_weight;
         const torch::Tensor feature = nn::normalized_content_loss(encode(decoded), target) * options.feature_weight;
-        const torch::Tensor total = pixel + feature;
+        torch::Tensor total = pixel + feature;
+        std::map<std::string, double> losses{{"pixel", pixel.item<double>()}, {"feature", feature.item<double>()}};
+        if (paintings) {
+            const auto [content, style] = adain_terms(step, target);
+            total = total + options.adain_weight * (content + options.adain_style_weight * style);
+            losses["adain_content"] = content.item<double>();
+            losses["adain_style"] = style.item<double>();
+        }
+        losses["total"] = total.item<double>();
         profiler.mark("loss");
         total.backward();
         profiler.mark("backward");
         optimizer.step();
         profiler.mark("optimizer");
-        return std::map<std::string, double>{
-            {"pixel", pixel.item<double>()}, {"feature", feature.item<double>()}, {"total", total.item<double>()}};
+        return losses;
     };
     // Input and reconstruction side by side.
     hooks.preview = [&](std::int64_t /*done*/, const torch::Tensor& sample) {
@@ -249,6 +289,11 @@ TrainResult train_decoder(const FeatureModel& vgg, const TrainDecoderOptions& op
         card.training_data = train::training_data_description(common.data, files.size());
         card.data_license = common.data_license;
         card.training_options = train::options_json(options);
+        if (paintings) {
+            for (const fs::path& painting : paintings->files()) {
+                card.style_images.push_back({painting.stem().string(), io::sha256_file_hex(painting)});
+            }
+        }
         train::record_training(card, summary, common, vgg.device());
         write_style_model(common.output, file);
     };
@@ -258,6 +303,16 @@ TrainResult train_decoder(const FeatureModel& vgg, const TrainDecoderOptions& op
                                   {"feature_weight", options.feature_weight},
                                   {"loss_network_sha256", vgg.info().sha256}};
     nlohmann::json fingerprint_extra = extra;
+    if (paintings) {
+        std::vector<std::string> names;
+        for (const fs::path& file : paintings->files()) {
+            names.push_back(file.filename().string());
+        }
+        fingerprint_extra["style_data"] = names;
+        fingerprint_extra["adain_weight"] = options.adain_weight;
+        fingerprint_extra["adain_style_weight"] = options.adain_style_weight;
+        fingerprint_extra["style_long_side"] = options.style_long_side;
+    }
     if (!options.tail_model.empty()) {
         fingerprint_extra["tail_model_sha256"] = io::sha256_file_hex(options.tail_model);
     }
