@@ -3,6 +3,7 @@
 #include "impasto/arbitrary_style.h"
 #include "impasto/error.h"
 #include "impasto/image_metrics.h"
+#include "io/sha256.h"
 #include "train/measure_inputs.h"
 #include "train/measure_session.h"
 
@@ -11,6 +12,7 @@
 #include <fmt/format.h>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 namespace impasto::measure {
 namespace fs = std::filesystem;
@@ -92,6 +94,12 @@ ModelQuality measure_decoder(Session& session, const StyleModelFile& file) {
         throw ConfigError(fmt::format("{} images to reconstruct; at most {}", images.size(), kMaxQualityRows));
     }
     const std::vector<fs::path> folders = training_folders(file.card);
+    // Paintings a decoder trained on (the AdaIN objective's --style-data) are recorded by content, so an
+    // evaluation image is seen when its bytes are one of them, wherever either copy lies.
+    std::set<std::string> trained_on;
+    for (const StyleImageRecord& record : file.card.style_images) {
+        trained_on.insert(record.sha256);
+    }
     ArbitraryOptions arbitrary; // `impasto stylize x x --method adain --alpha 0 --levels LEVEL --size SIZE`
     arbitrary.method = TransformMethod::Adain;
     arbitrary.alpha = 0;
@@ -112,7 +120,8 @@ ModelQuality measure_decoder(Session& session, const StyleModelFile& file) {
         QualityRow row;
         row.image = path.filename().string();
         row.group = folder_name(path);
-        row.seen_in_training = in_training_data(path, folders);
+        row.seen_in_training =
+            in_training_data(path, folders) || (!trained_on.empty() && trained_on.count(io::sha256_file_hex(path)) > 0);
         row.figures = {{"psnr_db", std::min(fidelity.psnr_db, kMaxPsnrDb)}, {"edge_ratio", fidelity.edge_ratio}};
         seen.push_back(row.seen_in_training);
         quality.rows.push_back(std::move(row));

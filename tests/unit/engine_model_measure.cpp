@@ -154,6 +154,23 @@ TEST_F(Measure, DecoderPsnrIsStylizeThenEvaluateAndLandsInTheCard) {
     EXPECT_EQ(data_section(model), tensors_before);
 }
 
+TEST_F(Measure, ADecoderTrainedOnAPaintingMarksItSeenByItsBytes) {
+    // A decoder trained with the AdaIN objective records its paintings (name and sha256) in the card;
+    // a copy of one anywhere else is still the same image.
+    fs::copy_file(dir_ / "images" / "style" / "a.png", dir_ / "styles" / "elsewhere.png");
+    StyleModelFile file = decoder_file();
+    file.card.style_images = {{"elsewhere", io::sha256_file_hex(dir_ / "styles" / "elsewhere.png")}};
+    const fs::path model = dir_ / "adain-decoder.impasto";
+    write_style_model(model, file, DType::Float32);
+    const auto results = measure_models(*vgg(), {model}, options_, {});
+    ASSERT_EQ(results.size(), 1U);
+    for (const QualityRow& row : results[0].quality.rows) {
+        EXPECT_EQ(row.seen_in_training, row.image == "a.png") << row.image;
+    }
+    EXPECT_NE(results[0].quality.evaluation.find("1 of 3 in the model's training data"), std::string::npos)
+        << results[0].quality.evaluation;
+}
+
 TEST_F(Measure, StyleModelRatiosAgainstTheOptimisationSharedBetweenModels) {
     const fs::path one = dir_ / "one.impasto";
     const fs::path two = dir_ / "two.impasto";
